@@ -1,0 +1,141 @@
+"""Coerce text columns to the registry's types, vectorised, recording which rows failed.
+
+Naive timestamps are department local time (Asia/Shanghai); all are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from citydata.registry import FieldSpec, Resource
+
+LOCAL_TZ = "Asia/Shanghai"
+ARROW_TYPES = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "float": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+PATTERNS = {
+    "integer": r"^[+-]?\d{1,18}$",
+    "float": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$",
+    "date": r"^\d{4}-\d{2}-\d{2}$",
+    "timestamp": r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$",
+}
+OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+TRUE = {"true", "1", "yes", "y", "t", "是"}
+FALSE = {"false", "0", "no", "n", "f", "否"}
+
+
+@dataclass
+class Coerced:
+    table: pa.Table
+    invalid: dict[str, pa.Array] = field(default_factory=dict)  # column -> bool mask of unparseable values
+
+
+def _clean(arr: pa.Array) -> pa.Array:
+    """Trim, fold full-width digits and letters (NFKC), blank → null."""
+    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, "NFKC"))
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _per_value(values: list[str | None], spec: FieldSpec) -> tuple[pa.Array, list[bool]]:
+    """Slow path, only for batches whose vectorised cast failed: parse value by value."""
+    out, bad = [], []
+    for v in values:
+        if v is None:
+            out.append(None)
+            bad.append(False)
+            continue
+        try:
+            if spec.type == "integer":
+                out.append(int(v))
+            elif spec.type == "float":
+                out.append(float(v))
+            elif spec.type == "date":
+                out.append(dt.date.fromisoformat(v))
+            elif spec.type == "timestamp":
+                t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+                if t.tzinfo is None:
+                    from zoneinfo import ZoneInfo
+
+                    t = t.replace(tzinfo=ZoneInfo(LOCAL_TZ))
+                out.append(t.astimezone(dt.UTC))
+            else:
+                out.append(v)
+            bad.append(False)
+        except (ValueError, OverflowError):
+            out.append(None)
+            bad.append(True)
+    return pa.array(out, ARROW_TYPES[spec.type]), bad
+
+
+def _to_timestamp(arr: pa.Array) -> pa.Array:
+    target = ARROW_TYPES["timestamp"]
+    arr = pc.replace_substring_regex(arr, r"\s+(Z|[+-]\d)", r"\1")
+    has_offset = pc.match_substring_regex(arr, OFFSET)
+    aware = pc.cast(pc.if_else(has_offset, arr, pa.scalar(None, pa.string())), target)
+    naive_text = pc.if_else(has_offset, pa.scalar(None, pa.string()), arr)
+    naive = pc.assume_timezone(pc.cast(naive_text, pa.timestamp("us")), LOCAL_TZ, ambiguous="earliest", nonexistent="earliest")
+    return pc.if_else(has_offset, aware, pc.cast(naive, target))
+
+
+def coerce_column(arr: pa.Array, spec: FieldSpec) -> tuple[pa.Array, pa.Array]:
+    """Return (typed array, mask of values present but not parseable as the type)."""
+    target = ARROW_TYPES[spec.type]
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type == target:
+        return arr, pa.array([False] * len(arr), pa.bool_())
+    if pa.types.is_timestamp(arr.type) and spec.type == "timestamp":
+        if arr.type.tz is None:
+            arr = pc.assume_timezone(arr, LOCAL_TZ)
+        return pc.cast(arr, target), pa.array([False] * len(arr), pa.bool_())
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        try:
+            return pc.cast(arr, target), pa.array([False] * len(arr), pa.bool_())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            arr = pc.cast(arr, pa.string())
+    text = _clean(arr)
+    present = pc.is_valid(text)
+    if spec.type == "string":
+        return text, pa.array([False] * len(text), pa.bool_())
+    if spec.type == "boolean":
+        low = pc.utf8_lower(text)
+        is_true, is_false = pc.is_in(low, pa.array(sorted(TRUE))), pc.is_in(low, pa.array(sorted(FALSE)))
+        ok = pc.or_(is_true, is_false)
+        typed = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
+        return typed, pc.and_kleene(present, pc.invert(ok)).fill_null(False)
+    ok = pc.match_substring_regex(text, PATTERNS[spec.type])
+    candidate = pc.if_else(ok, text, pa.scalar(None, pa.string()))
+    try:
+        typed = _to_timestamp(candidate) if spec.type == "timestamp" else pc.cast(candidate, target)
+        if spec.type == "float":
+            typed = pc.if_else(pc.is_finite(typed), typed, pa.scalar(None, pa.float64()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        typed, bad = _per_value(candidate.to_pylist(), spec)
+        return typed, pc.and_kleene(present, pc.or_kleene(pc.invert(ok), pa.array(bad))).fill_null(False)
+    return typed, pc.and_kleene(present, pc.is_null(typed)).fill_null(False)
+
+
+def coerce_batch(batch: pa.RecordBatch | pa.Table, resource: Resource) -> Coerced:
+    """Typed table with exactly the registry's fields (absent optional ones are null)."""
+    n = batch.num_rows
+    names = batch.schema.names
+    arrays, invalid = [], {}
+    for spec in resource.fields:
+        if spec.name in names:
+            typed, bad = coerce_column(batch.column(spec.name), spec)
+            if pc.any(bad).as_py():
+                invalid[spec.name] = bad
+        else:
+            typed = pa.nulls(n, ARROW_TYPES[spec.type])
+        arrays.append(typed)
+    schema = pa.schema([pa.field(f.name, ARROW_TYPES[f.type]) for f in resource.fields])
+    return Coerced(pa.Table.from_arrays(arrays, schema=schema), invalid)

@@ -1,0 +1,201 @@
+"""Ingest one landed file: read → coerce → check → quarantine / stage → upsert → audit → archive.
+
+Nothing is lost: every row read is loaded, quarantined or counted as a duplicate, and a
+file that cannot be loaded at all goes to rejected/ with the reason beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import text
+
+from citydata import landing
+from citydata.coerce import coerce_batch
+from citydata.config import Settings, settings
+from citydata.errors import FileRejected
+from citydata.quality.checks import BatchResult, checks_for, run_checks
+from citydata.readers import read_file
+from citydata.registry import Registry, Resource, load_registry
+from citydata.warehouse.db import sql_file, transaction
+from citydata.warehouse.load import BatchLoad, ts_param, utcnow
+from citydata.warehouse.schema import ensure_schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditRecord:
+    """What happened to one delivery (the `citydata audit` contract)."""
+
+    department: str
+    resource: str
+    source: str
+    status: str  # loaded / partial / rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    reason: str | None = None
+    batch_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_READY: set[tuple[str, str]] = set()
+
+
+def prepare(registry: Registry, cfg: Settings) -> None:
+    """Create the warehouse once per process and registry."""
+    key = (cfg.warehouse_url, str(registry.path))
+    if key not in _READY:
+        ensure_schema(registry, cfg.warehouse_url)
+        _READY.add(key)
+
+
+def _row_errors(result: BatchResult, batch: pa.RecordBatch, bad: np.ndarray) -> dict[int, list[dict]]:
+    errors: dict[int, list[dict]] = defaultdict(list)
+    names = set(batch.schema.names)
+    for f in result.failures:
+        if f.severity != "error":
+            continue
+        values = batch.column(f.column).take(pa.array(f.rows)).to_pylist() if f.column in names else [None] * len(f.rows)
+        for i, v in zip(f.rows.tolist(), values, strict=True):
+            errors[i].append({"check": f.check, "column": f.column, "value": v, "message": f.description})
+    return errors
+
+
+def _summarise(failures: dict[str, int], read: int) -> str:
+    top = sorted(failures.items(), key=lambda kv: -kv[1])[:5]
+    return "; ".join(f"{check}: {n} row(s)" for check, n in top) + f" (of {read} read)"
+
+
+def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest: str, run_id: str | None) -> AuditRecord:
+    """Load one file in one transaction; raises FileRejected (nothing committed) if it cannot load."""
+    fb = read_file(landed.path)
+    missing = [c for c in resource.required_fields if c not in fb.columns]
+    if missing:
+        raise FileRejected("missing required column(s)", f"{', '.join(missing)} not in header {fb.columns}")
+    rows_read = quarantined = 0
+    failed: dict[str, int] = defaultdict(int)
+    batch_errors: list[str] = []
+    checks = checks_for(resource)
+    with transaction(cfg.warehouse_url) as conn:
+        load = BatchLoad(conn, resource, "file", landed.relative, digest, run_id)
+        for batch in fb.batches:
+            n = batch.num_rows
+            coerced = coerce_batch(batch, resource)
+            result = run_checks(checks, coerced, resource)
+            batch_errors.extend(result.batch_errors)
+            bad = result.error_mask(n)
+            positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
+            if bad.any():
+                for f in result.failures:
+                    if f.severity == "error":
+                        failed[f.check] += len(f.rows)
+                errors = _row_errors(result, batch, bad)
+                raw = batch.to_pylist()
+                load.quarantine(
+                    [{"row_number": rows_read + i + 1, "record": raw[i], "errors": errors[i]} for i in np.flatnonzero(bad)]
+                )
+                good = pa.array(~bad)
+                load.stage(coerced.table.filter(good), positions.filter(good))
+                quarantined += int(bad.sum())
+            else:
+                load.stage(coerced.table, positions)
+            rows_read += n
+        if batch_errors:
+            raise FileRejected("batch check failed", "; ".join(batch_errors), rows_read)
+        if rows_read and quarantined / rows_read > resource.max_bad_share:
+            raise FileRejected(
+                "too many bad rows",
+                f"{quarantined} of {rows_read} rows failed checks (limit {resource.max_bad_share:.0%}): "
+                + _summarise(failed, rows_read),
+                rows_read,
+            )
+        loaded = load.upsert()
+        duplicate = rows_read - quarantined - loaded
+        status = "partial" if quarantined else "loaded"
+        reason = _summarise(failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)
+        load.close(status=status, rows_read=rows_read, rows_loaded=loaded, rows_quarantined=quarantined,
+                   rows_duplicate=duplicate, reason=reason)
+    return AuditRecord(resource.department, resource.name, landed.relative, status, rows_read, loaded, quarantined,
+                       duplicate, reason, load.batch_id)
+
+
+def record_without_load(cfg: Settings, resource: Resource | None, landed: landing.Landed, *, status: str,
+                        rows_read: int, rows_quarantined: int, rows_duplicate: int, reason: str,
+                        digest: str | None, run_id: str | None) -> int:
+    """Audit a delivery that loads nothing (rejected, or a duplicate of an earlier file)."""
+    with transaction(cfg.warehouse_url) as conn:
+        now = ts_param(utcnow(), conn.dialect.name)
+        batch_id = conn.execute(
+            text(sql_file("audit/open_batch.sql", conn.dialect.name)),
+            {"department": landed.department, "resource": resource.name if resource else landed.resource,
+             "source_kind": "file", "source": landed.relative, "checksum": digest, "run_id": run_id, "started_at": now},
+        ).scalar_one()
+        conn.execute(
+            text(sql_file("audit/close_batch.sql", conn.dialect.name)),
+            {"batch_id": batch_id, "status": status, "rows_read": rows_read, "rows_loaded": 0,
+             "rows_quarantined": rows_quarantined, "rows_duplicate": rows_duplicate, "reason": reason,
+             "t_landed": now if status != "rejected" else None},
+        )
+    return batch_id
+
+
+def _previous_load(cfg: Settings, resource: Resource, digest: str) -> tuple[int, int] | None:
+    with transaction(cfg.warehouse_url) as conn:
+        row = conn.execute(
+            text(sql_file("audit/find_checksum.sql", conn.dialect.name)),
+            {"department": resource.department, "resource": resource.name, "checksum": digest},
+        ).first()
+    return (row.batch_id, row.rows_read) if row else None
+
+
+def ingest_file(landed: landing.Landed, registry: Registry | None = None, cfg: Settings | None = None,
+                run_id: str | None = None) -> AuditRecord:
+    """Ingest one waiting file and move it out of the landing zone. Never raises for bad input."""
+    registry = registry or load_registry()
+    cfg = cfg or settings()
+    prepare(registry, cfg)
+    resource = None if landed.resource == landing.UNKNOWN else registry.resource(landed.department, landed.resource)
+    digest = None
+    try:
+        if landed.problem or resource is None:
+            raise FileRejected("not accepted", landed.problem or "unknown resource folder")
+        digest = landing.checksum(landed.path)
+        previous = _previous_load(cfg, resource, digest)
+        if previous:
+            batch_id, rows = previous
+            reason = f"duplicate delivery: same content as batch {batch_id}"
+            new_id = record_without_load(cfg, resource, landed, status="loaded", rows_read=rows, rows_quarantined=0,
+                                         rows_duplicate=rows, reason=reason, digest=digest, run_id=run_id)
+            landing.archive(landed, cfg)
+            return AuditRecord(landed.department, resource.name, landed.relative, "loaded", rows, 0, 0, rows, reason, new_id)
+        record = load_file(landed, resource, cfg, digest, run_id)
+    except FileRejected as rej:
+        reason = f"{rej.reason}: {rej.details}" if rej.details else rej.reason
+        batch_id = record_without_load(cfg, resource, landed, status="rejected", rows_read=rej.rows_read,
+                                       rows_quarantined=rej.rows_read, rows_duplicate=0, reason=reason,
+                                       digest=digest, run_id=run_id)
+        landing.reject(landed, cfg, rej.reason, rej.details, rej.rows_read)
+        log.warning("rejected %s: %s", landed.relative, reason)
+        return AuditRecord(landed.department, landed.resource, landed.relative, "rejected", rej.rows_read, 0,
+                           rej.rows_read, 0, reason, batch_id)
+    landing.archive(landed, cfg)
+    log.info("%s: %s, read %d, loaded %d, quarantined %d, duplicate %d", landed.relative, record.status,
+             record.rows_read, record.rows_loaded, record.rows_quarantined, record.rows_duplicate)
+    return record
+
+
+def ingest_department(department: str, registry: Registry | None = None, cfg: Settings | None = None,
+                      run_id: str | None = None) -> list[AuditRecord]:
+    """Everything waiting for one department, file by file (used outside Airflow and in tests)."""
+    registry = registry or load_registry()
+    cfg = cfg or settings()
+    return [ingest_file(f, registry, cfg, run_id) for f in landing.waiting_files(registry, department, cfg)]

@@ -1,0 +1,1 @@
+"""Row and batch checks. Each check returns Failures; error-severity rows are quarantined."""

@@ -1,0 +1,278 @@
+"""The department registry: typed, validated models of include/departments.yaml.
+
+Everything else (tables, DAGs, suites, indicators) is derived from these models, so a
+department the code has never seen works from configuration alone.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from citydata.errors import RegistryError
+
+IDENT = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+FieldType = Literal["string", "integer", "float", "boolean", "timestamp", "date"]
+UpdateCycle = Literal["实时", "每日", "每周", "每月", "按需"]
+SharingType = Literal["无条件共享", "有条件共享", "不予共享"]
+MaskKind = Literal["idcard", "name", "phone", "plate", "address", "redact"]
+
+
+def _ident(value: str, what: str) -> str:
+    if not IDENT.match(value or ""):
+        raise ValueError(f"{what} {value!r} is not a valid identifier (lower-case letters, digits, _; starts with a letter)")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """One information item (信息项) of a resource."""
+
+    name: str
+    type: FieldType
+    required: bool = False
+    sensitive: MaskKind | None = None
+    name_zh: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _ident(v, "field name")
+
+    @field_validator("sensitive", mode="before")
+    @classmethod
+    def _bool_sensitive(cls, v: object) -> object:
+        if v is True:
+            return "redact"
+        return None if v is False else v
+
+
+class Resource(_Strict):
+    """A data resource (数据资源): the unit of both rates."""
+
+    department: str = ""
+    name: str = ""
+    code: str
+    name_zh: str
+    name_en: str
+    format: Literal["csv", "jsonl", "json", "parquet"] = "csv"
+    update_cycle: UpdateCycle
+    interval_minutes: int = Field(gt=0)
+    grace_minutes: int = Field(default=0, ge=0)
+    sharing_type: SharingType
+    consumers: tuple[str, ...] = ()
+    sharing_method: Literal["platform_table", "api", "file"] = "platform_table"
+    open_attribute: Literal["无条件开放", "有条件开放", "不予开放"] = "不予开放"
+    in_scope: bool = True
+    arrival: Literal["files", "http", "sql"] = "files"
+    source: dict = Field(default_factory=dict)
+    role: Literal["energy_readings", "energy_meters"] | None = None
+    event_time: str
+    primary_key: tuple[str, ...]
+    max_bad_share: float = Field(default=0.5, ge=0, le=1)
+    fields: tuple[FieldSpec, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Resource:
+        names = [f.name for f in self.fields]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate field(s) {dupes}")
+        if self.event_time not in names:
+            raise ValueError(f"event_time {self.event_time!r} is not one of the fields")
+        if self.field(self.event_time).type != "timestamp":
+            raise ValueError(f"event_time {self.event_time!r} must have type timestamp")
+        if not self.primary_key:
+            raise ValueError("primary_key must name at least one field")
+        for k in self.primary_key:
+            if k not in names:
+                raise ValueError(f"primary_key field {k!r} is not one of the fields")
+        if self.sharing_type == "有条件共享" and not self.consumers:
+            raise ValueError("有条件共享 (conditional sharing) needs at least one consumer")
+        if self.sharing_type != "有条件共享" and self.consumers:
+            raise ValueError("consumers are only allowed with sharing_type 有条件共享")
+        return self
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def key(self) -> str:
+        """'<department>.<resource>': names suites, assets and log lines."""
+        return f"{self.department}.{self.name}"
+
+    @property
+    def table(self) -> str:
+        """Table name (without layer) used in every warehouse layer."""
+        return f"{self.department}__{self.name}"
+
+    @property
+    def required_fields(self) -> list[str]:
+        return [f.name for f in self.fields if f.required or f.name in self.primary_key]
+
+    @property
+    def shared(self) -> bool:
+        return self.sharing_type != "不予共享"
+
+
+class Department(_Strict):
+    name: str = ""
+    name_zh: str
+    name_en: str
+    provider: str
+    owner_emails: tuple[str, ...] = ()
+    energy_utility: Literal["water", "heat", "gas"] | None = None
+    digest: bool = False
+    resources: dict[str, Resource]
+
+    @field_validator("owner_emails")
+    @classmethod
+    def _emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for e in v:
+            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", e):
+                raise ValueError(f"owner email {e!r} is not an email address")
+        return v
+
+
+class Consumer(_Strict):
+    name_zh: str
+    name_en: str
+
+
+class Targets(_Strict):
+    collection_rate: float = Field(default=0.8, ge=0, le=1)
+    sharing_rate: float = Field(default=0.8, ge=0, le=1)
+    energy_auto_coverage: float = Field(default=0.5, ge=0, le=1)
+
+
+class Tiers(_Strict):
+    realtime_minutes: float = Field(default=5, gt=0)
+    near_realtime_minutes: float = Field(default=60, gt=0)
+    t1_hours: float = Field(default=24, gt=0)
+
+
+class Registry(_Strict):
+    version: int = 1
+    path: Path | None = None
+    targets: Targets = Targets()
+    tiers: Tiers = Tiers()
+    consumers: dict[str, Consumer] = Field(default_factory=dict)
+    departments: dict[str, Department]
+
+    @cached_property
+    def resources(self) -> list[Resource]:
+        return [r for d in self.departments.values() for r in d.resources.values()]
+
+    def resource(self, department: str, resource: str) -> Resource:
+        try:
+            return self.departments[department].resources[resource]
+        except KeyError:
+            raise RegistryError(f"unknown resource {department}.{resource} (registry {self.path})") from None
+
+    def department(self, name: str) -> Department:
+        try:
+            return self.departments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.departments))
+            raise RegistryError(f"unknown department {name!r} (known: {known})") from None
+
+    @property
+    def expectations_dir(self) -> Path:
+        from citydata.config import settings
+
+        configured = settings().expectations_dir
+        if configured:
+            return configured
+        base = self.path.parent if self.path else Path.cwd()
+        for candidate in (base / "expectations", base.parent / "expectations"):
+            if candidate.is_dir():
+                return candidate
+        return base / "expectations"
+
+
+def _locate(loc: tuple, raw: dict) -> str:
+    """Turn a pydantic error location into 'department water, resource x, field y'."""
+    parts, i = [], 0
+    names = {"departments": "department", "resources": "resource", "consumers": "consumer"}
+    loc = list(loc)
+    node: object = raw
+    while i < len(loc):
+        item = loc[i]
+        if item in names and i + 1 < len(loc):
+            parts.append(f"{names[item]} {loc[i + 1]}")
+            node = node.get(item, {}).get(loc[i + 1], {}) if isinstance(node, dict) else {}
+            i += 2
+            continue
+        if item == "fields" and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            fields = node.get("fields", []) if isinstance(node, dict) else []
+            idx = loc[i + 1]
+            fname = fields[idx].get("name") if idx < len(fields) and isinstance(fields[idx], dict) else None
+            parts.append(f"field {fname or '#' + str(idx + 1)}")
+            node = fields[idx] if idx < len(fields) else {}
+            i += 2
+            continue
+        if isinstance(item, str) and not item.startswith(("function-", "tagged-")):
+            parts.append(item)
+        i += 1
+    return ", ".join(parts) or "top level"
+
+
+def parse_registry(raw: object, path: Path | None = None) -> Registry:
+    where = str(path) if path else "registry"
+    if not isinstance(raw, dict) or "departments" not in raw:
+        raise RegistryError(f"{where}: expected a mapping with a 'departments' key")
+    try:
+        departments = raw.get("departments") or {}
+        for dname, dept in departments.items():
+            _ident(str(dname), "department name")
+            if not isinstance(dept, dict):
+                raise RegistryError(f"{where}: department {dname}: expected a mapping")
+            dept["name"] = dname
+            for rname, res in (dept.get("resources") or {}).items():
+                _ident(str(rname), "resource name")
+                if not isinstance(res, dict):
+                    raise RegistryError(f"{where}: department {dname}, resource {rname}: expected a mapping")
+                res["department"], res["name"] = dname, rname
+        reg = Registry.model_validate({**raw, "path": path})
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            err = exc.errors()[0]
+            msg = err["msg"].removeprefix("Value error, ")
+            raise RegistryError(f"{where}: {_locate(err['loc'], raw)}: {msg}") from None
+        raise RegistryError(f"{where}: {exc}") from None
+    for d in reg.departments.values():
+        if not d.resources:
+            raise RegistryError(f"{where}: department {d.name}: has no resources")
+        for r in d.resources.values():
+            for c in r.consumers:
+                if c not in reg.consumers:
+                    raise RegistryError(f"{where}: department {d.name}, resource {r.name}: unknown consumer {c!r}")
+    return reg
+
+
+def load_registry(path: str | Path | None = None) -> Registry:
+    """Load and validate the registry; any problem is one RegistryError naming the entry."""
+    from citydata.config import settings
+
+    p = Path(path) if path else settings().registry_path
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RegistryError(f"cannot read registry {p}: {exc.strerror or exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse_registry(raw, p.resolve())
