@@ -12,7 +12,7 @@ import json
 import random
 from pathlib import Path
 
-from citydata.registry import Resource
+from citydata.registry import Registry, Resource
 
 
 def generic_rows(resource: Resource, rows: int, seed: int, now: dt.datetime | None = None) -> list[dict]:
@@ -66,3 +66,25 @@ def write_rows(rows: list[dict], columns: list[str], path: Path, fmt: str, encod
         raise ValueError(f"unknown format {fmt}")
     tmp.rename(path)
     return path
+
+
+def generate(registry: Registry, department: str, *, resources: list[str] | None = None, rows: int = 200,
+             seed: int = 0, defect_rate: float = 0.0, defects: list[str] | None = None, out: Path | None = None,
+             now: dt.datetime | None = None) -> list[Path]:
+    """Write one mock delivery per resource under <out>/<department>/<resource>/ (default: landing zone)."""
+    from citydata.config import settings
+
+    dept = registry.department(department)
+    names = resources or list(dept.resources)
+    for name in names:
+        registry.resource(department, name)  # fails clearly on an unknown resource
+    root = out or settings().landing_dir
+    now = now or dt.datetime.now(dt.UTC)
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    paths = []
+    for name in names:
+        res = dept.resources[name]
+        data = generic_rows(res, rows, seed, now)
+        path = root / department / name / f"{name}_{stamp}_s{seed}.{res.format}"
+        paths.append(write_rows(data, [f.name for f in res.fields], path, res.format))
+    return paths

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from citydata import landing
 from citydata.coerce import coerce_batch
@@ -75,57 +76,71 @@ def _summarise(failures: dict[str, int], read: int) -> str:
     return "; ".join(f"{check}: {n} row(s)" for check, n in top) + f" (of {read} read)"
 
 
+def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.RecordBatch], *, source_kind: str,
+                 source: str, checksum: str | None = None, run_id: str | None = None) -> tuple[BatchLoad, AuditRecord]:
+    """Coerce, check, quarantine and upsert a stream of batches inside the caller's transaction.
+
+    Raises FileRejected (the caller rolls back) when a batch-level check fails or too many
+    rows are bad. The caller may write more in the same transaction (e.g. a watermark)
+    before committing; t_landed is stamped by BatchLoad.close, the last statement here.
+    """
+    rows_read = quarantined = 0
+    failed: dict[str, int] = defaultdict(int)
+    batch_errors: list[str] = []
+    checks = checks_for(resource)
+    load = BatchLoad(conn, resource, source_kind, source, checksum, run_id)
+    for batch in batches:
+        n = batch.num_rows
+        coerced = coerce_batch(batch, resource)
+        result = run_checks(checks, coerced, resource)
+        batch_errors.extend(result.batch_errors)
+        bad = result.error_mask(n)
+        positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
+        if bad.any():
+            for f in result.failures:
+                if f.severity == "error":
+                    failed[f.check] += len(f.rows)
+            errors = _row_errors(result, batch, bad)
+            raw = batch.to_pylist()
+            load.quarantine(
+                [{"row_number": rows_read + i + 1, "record": raw[i], "errors": errors[i]} for i in np.flatnonzero(bad)]
+            )
+            good = pa.array(~bad)
+            load.stage(coerced.table.filter(good), positions.filter(good))
+            quarantined += int(bad.sum())
+        else:
+            load.stage(coerced.table, positions)
+        rows_read += n
+    if batch_errors:
+        raise FileRejected("batch check failed", "; ".join(batch_errors), rows_read)
+    if rows_read and quarantined / rows_read > resource.max_bad_share:
+        raise FileRejected(
+            "too many bad rows",
+            f"{quarantined} of {rows_read} rows failed checks (limit {resource.max_bad_share:.0%}): "
+            + _summarise(failed, rows_read),
+            rows_read,
+        )
+    loaded = load.upsert()
+    duplicate = rows_read - quarantined - loaded
+    status = "partial" if quarantined else "loaded"
+    reason = _summarise(failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)
+    load.close(status=status, rows_read=rows_read, rows_loaded=loaded, rows_quarantined=quarantined,
+               rows_duplicate=duplicate, reason=reason)
+    record = AuditRecord(resource.department, resource.name, source, status, rows_read, loaded, quarantined,
+                         duplicate, reason, load.batch_id)
+    return load, record
+
+
 def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest: str, run_id: str | None) -> AuditRecord:
     """Load one file in one transaction; raises FileRejected (nothing committed) if it cannot load."""
     fb = read_file(landed.path)
     missing = [c for c in resource.required_fields if c not in fb.columns]
     if missing:
         raise FileRejected("missing required column(s)", f"{', '.join(missing)} not in header {fb.columns}")
-    rows_read = quarantined = 0
-    failed: dict[str, int] = defaultdict(int)
-    batch_errors: list[str] = []
-    checks = checks_for(resource)
     with transaction(cfg.warehouse_url) as conn:
-        load = BatchLoad(conn, resource, "file", landed.relative, digest, run_id)
-        for batch in fb.batches:
-            n = batch.num_rows
-            coerced = coerce_batch(batch, resource)
-            result = run_checks(checks, coerced, resource)
-            batch_errors.extend(result.batch_errors)
-            bad = result.error_mask(n)
-            positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
-            if bad.any():
-                for f in result.failures:
-                    if f.severity == "error":
-                        failed[f.check] += len(f.rows)
-                errors = _row_errors(result, batch, bad)
-                raw = batch.to_pylist()
-                load.quarantine(
-                    [{"row_number": rows_read + i + 1, "record": raw[i], "errors": errors[i]} for i in np.flatnonzero(bad)]
-                )
-                good = pa.array(~bad)
-                load.stage(coerced.table.filter(good), positions.filter(good))
-                quarantined += int(bad.sum())
-            else:
-                load.stage(coerced.table, positions)
-            rows_read += n
-        if batch_errors:
-            raise FileRejected("batch check failed", "; ".join(batch_errors), rows_read)
-        if rows_read and quarantined / rows_read > resource.max_bad_share:
-            raise FileRejected(
-                "too many bad rows",
-                f"{quarantined} of {rows_read} rows failed checks (limit {resource.max_bad_share:.0%}): "
-                + _summarise(failed, rows_read),
-                rows_read,
-            )
-        loaded = load.upsert()
-        duplicate = rows_read - quarantined - loaded
-        status = "partial" if quarantined else "loaded"
-        reason = _summarise(failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)
-        load.close(status=status, rows_read=rows_read, rows_loaded=loaded, rows_quarantined=quarantined,
-                   rows_duplicate=duplicate, reason=reason)
-    return AuditRecord(resource.department, resource.name, landed.relative, status, rows_read, loaded, quarantined,
-                       duplicate, reason, load.batch_id)
+        _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
+                                 checksum=digest, run_id=run_id)
+    return record
 
 
 def record_without_load(cfg: Settings, resource: Resource | None, landed: landing.Landed, *, status: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -69,7 +69,7 @@ def render(sql: str, dialect: str, **params: str) -> str:
     return sql
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_sql(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
