@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo test bench lint venv clean reliability-report
 
 venv: $(STAMP)
 
@@ -24,6 +24,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# Bad inputs tried, faults injected, rows lost: runs the reliability tests (slow ones included), then the table.
+reliability-report: $(STAMP)
+	rm -rf test-artifacts/reliability
+	-$(BIN)/pytest -q -p no:warnings tests/test_bad_inputs.py tests/test_faults.py tests/test_security.py
+	$(BIN)/python scripts/reliability_report.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

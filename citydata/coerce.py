@@ -29,6 +29,9 @@ PATTERNS = {
     "timestamp": r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$",
 }
 OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+# Longer text is refused per row (not stored): key values must fit a PostgreSQL index entry.
+MAX_KEY_BYTES = 1024
+MAX_TEXT_BYTES = 1 << 20
 TRUE = {"true", "1", "yes", "y", "t", "是"}
 FALSE = {"false", "0", "no", "n", "f", "否"}
 
@@ -91,7 +94,7 @@ def coerce_column(arr: pa.Array, spec: FieldSpec) -> tuple[pa.Array, pa.Array]:
     target = ARROW_TYPES[spec.type]
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if arr.type == target:
+    if arr.type == target and spec.type != "string":  # text still gets NFKC, trimming and blank → null
         return arr, pa.array([False] * len(arr), pa.bool_())
     if pa.types.is_timestamp(arr.type) and spec.type == "timestamp":
         if arr.type.tz is None:
@@ -132,6 +135,12 @@ def coerce_batch(batch: pa.RecordBatch | pa.Table, resource: Resource) -> Coerce
     for spec in resource.fields:
         if spec.name in names:
             typed, bad = coerce_column(batch.column(spec.name), spec)
+            if spec.type == "string" and len(typed):
+                limit = MAX_KEY_BYTES if spec.name in resource.primary_key else MAX_TEXT_BYTES
+                too_long = pc.greater(pc.binary_length(typed), limit).fill_null(False)
+                if pc.any(too_long).as_py():
+                    bad = pc.or_(bad, too_long)
+                    typed = pc.if_else(too_long, pa.scalar(None, pa.string()), typed)
             if pc.any(bad).as_py():
                 invalid[spec.name] = bad
         else:

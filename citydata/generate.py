@@ -71,7 +71,11 @@ def write_rows(rows: list[dict], columns: list[str], path: Path, fmt: str, encod
 def generate(registry: Registry, department: str, *, resources: list[str] | None = None, rows: int = 200,
              seed: int = 0, defect_rate: float = 0.0, defects: list[str] | None = None, out: Path | None = None,
              now: dt.datetime | None = None) -> list[Path]:
-    """Write one mock delivery per resource under <out>/<department>/<resource>/ (default: landing zone)."""
+    """Write one mock delivery per resource under <out>/<department>/<resource>/ (default: landing zone).
+
+    Known resources get citydata.mock's realistic rows, others generic_rows; with defects,
+    the ground truth goes to $CITYDATA_HOME/manifests/ (see citydata.mock.defects).
+    """
     from citydata.config import settings
 
     dept = registry.department(department)
@@ -82,9 +86,13 @@ def generate(registry: Registry, department: str, *, resources: list[str] | None
     now = now or dt.datetime.now(dt.UTC)
     stamp = now.strftime("%Y%m%dT%H%M%S")
     paths = []
+    from citydata.mock.delivery import write_delivery
+
+    manifests = settings().home / "manifests"
     for name in names:
         res = dept.resources[name]
-        data = generic_rows(res, rows, seed, now)
         path = root / department / name / f"{name}_{stamp}_s{seed}.{res.format}"
-        paths.append(write_rows(data, [f.name for f in res.fields], path, res.format))
+        written, _ = write_delivery(res, path, rows=rows, seed=seed, now=now, defect_rate=defect_rate,
+                                    defects=defects, manifest_dir=manifests)
+        paths.append(written)
     return paths

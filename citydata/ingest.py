@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -18,8 +19,9 @@ from sqlalchemy import Connection, text
 from citydata import landing
 from citydata.coerce import coerce_batch
 from citydata.config import Settings, settings
-from citydata.errors import FileRejected
-from citydata.quality.checks import BatchResult, checks_for, run_checks
+from citydata.errors import CitydataError, FileRejected
+from citydata.quality.checks import BatchResult, begin_delivery, checks_for, finish_delivery, run_checks
+from citydata.quality.results import ValidationSummary, save_results
 from citydata.readers import read_file
 from citydata.registry import Registry, Resource, load_registry
 from citydata.warehouse.db import sql_file, transaction
@@ -71,29 +73,70 @@ def _row_errors(result: BatchResult, batch: pa.RecordBatch, bad: np.ndarray) -> 
     return errors
 
 
+# Rows per check pass: a GX validation costs ~0.1-0.4 s per call whatever its size, so small
+# reader batches (8 MiB CSV blocks, API pages) are merged before checking; memory stays bounded.
+CHECK_BATCH_ROWS = 500_000
+
+
+def coalesce(batches: Iterable[pa.RecordBatch], rows: int) -> Iterable[pa.RecordBatch]:
+    """Merge consecutive batches into batches of at least ``rows`` rows (order kept; columns unioned)."""
+    pending: list[pa.RecordBatch] = []
+    n = 0
+
+    def merged() -> pa.RecordBatch:
+        if len(pending) == 1:
+            return pending[0]
+        table = pa.concat_tables([pa.Table.from_batches([b]) for b in pending], promote_options="default")
+        return table.combine_chunks().to_batches(max_chunksize=table.num_rows)[0]
+
+    for batch in batches:
+        pending.append(batch)
+        n += batch.num_rows
+        if n >= rows:
+            yield merged()
+            pending, n = [], 0
+    if pending:
+        yield merged()
+
+
 def _summarise(failures: dict[str, int], read: int) -> str:
     top = sorted(failures.items(), key=lambda kv: -kv[1])[:5]
     return "; ".join(f"{check}: {n} row(s)" for check, n in top) + f" (of {read} read)"
 
 
 def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.RecordBatch], *, source_kind: str,
-                 source: str, checksum: str | None = None, run_id: str | None = None) -> tuple[BatchLoad, AuditRecord]:
+                 source: str, checksum: str | None = None, run_id: str | None = None,
+                 columns: list[str] | None = None) -> tuple[BatchLoad, AuditRecord]:
     """Coerce, check, quarantine and upsert a stream of batches inside the caller's transaction.
 
     Raises FileRejected (the caller rolls back) when a batch-level check fails or too many
     rows are bad. The caller may write more in the same transaction (e.g. a watermark)
     before committing; t_landed is stamped by BatchLoad.close, the last statement here.
+    ``columns`` (the delivery's header) feeds the suite's column-set checks; default: the
+    first batch's columns. The validation summary is saved in the same transaction and an
+    HTML report written per batch (quality.results, quality.report).
     """
     rows_read = quarantined = 0
     failed: dict[str, int] = defaultdict(int)
     batch_errors: list[str] = []
     checks = checks_for(resource)
+    summary = ValidationSummary(resource)
     load = BatchLoad(conn, resource, source_kind, source, checksum, run_id)
-    for batch in batches:
+    if columns is not None:
+        header = begin_delivery(checks, columns)
+        batch_errors.extend(header.batch_errors)
+        summary.add(header.evaluations)
+    for batch in coalesce(batches, CHECK_BATCH_ROWS):
         n = batch.num_rows
+        if columns is None:
+            columns = batch.schema.names
+            header = begin_delivery(checks, columns)
+            batch_errors.extend(header.batch_errors)
+            summary.add(header.evaluations)
         coerced = coerce_batch(batch, resource)
         result = run_checks(checks, coerced, resource)
         batch_errors.extend(result.batch_errors)
+        summary.add(result.evaluations)
         bad = result.error_mask(n)
         positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
         if bad.any():
@@ -101,34 +144,57 @@ def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.Reco
                 if f.severity == "error":
                     failed[f.check] += len(f.rows)
             errors = _row_errors(result, batch, bad)
-            raw = batch.to_pylist()
-            load.quarantine(
-                [{"row_number": rows_read + i + 1, "record": raw[i], "errors": errors[i]} for i in np.flatnonzero(bad)]
-            )
+            bad_rows = np.flatnonzero(bad)
+            raw = batch.take(pa.array(bad_rows)).to_pylist()  # only the bad rows become Python objects
+            held = [{"row_number": rows_read + int(i) + 1, "record": rec, "errors": errors[int(i)]}
+                    for i, rec in zip(bad_rows, raw, strict=True)]
+            load.quarantine(held)
+            summary.add_samples(held)
             good = pa.array(~bad)
             load.stage(coerced.table.filter(good), positions.filter(good))
             quarantined += int(bad.sum())
         else:
             load.stage(coerced.table, positions)
         rows_read += n
+    final = finish_delivery(checks, rows_read)
+    batch_errors.extend(final.batch_errors)
+    summary.add(final.evaluations)
+    summary.rows_read, summary.rows_quarantined, summary.batch_errors = rows_read, quarantined, batch_errors
     if batch_errors:
-        raise FileRejected("batch check failed", "; ".join(batch_errors), rows_read)
+        rej = FileRejected("batch check failed", "; ".join(batch_errors), rows_read)
+        rej.validation = summary  # for the .error.json samples and the report of the rejected delivery
+        raise rej
     if rows_read and quarantined / rows_read > resource.max_bad_share:
-        raise FileRejected(
+        rej = FileRejected(
             "too many bad rows",
             f"{quarantined} of {rows_read} rows failed checks (limit {resource.max_bad_share:.0%}): "
             + _summarise(failed, rows_read),
             rows_read,
         )
+        rej.validation = summary
+        raise rej
     loaded = load.upsert()
     duplicate = rows_read - quarantined - loaded
     status = "partial" if quarantined else "loaded"
     reason = _summarise(failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)
+    save_results(conn, load.batch_id, summary)
     load.close(status=status, rows_read=rows_read, rows_loaded=loaded, rows_quarantined=quarantined,
                rows_duplicate=duplicate, reason=reason)
     record = AuditRecord(resource.department, resource.name, source, status, rows_read, loaded, quarantined,
                          duplicate, reason, load.batch_id)
+    write_report_safely(summary, record)
     return load, record
+
+
+def write_report_safely(summary: ValidationSummary, record: AuditRecord) -> None:
+    """The HTML report is a by-product: failing to write it must not fail the load."""
+    from citydata.quality.report import write_report
+
+    try:
+        write_report(summary, batch_id=record.batch_id, source=record.source, status=record.status,
+                     rows_loaded=record.rows_loaded, rows_duplicate=record.rows_duplicate, reason=record.reason)
+    except OSError as exc:
+        log.warning("validation report of batch %s not written: %s", record.batch_id, exc)
 
 
 def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest: str, run_id: str | None) -> AuditRecord:
@@ -139,7 +205,7 @@ def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest:
         raise FileRejected("missing required column(s)", f"{', '.join(missing)} not in header {fb.columns}")
     with transaction(cfg.warehouse_url) as conn:
         _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
-                                 checksum=digest, run_id=run_id)
+                                 checksum=digest, run_id=run_id, columns=fb.columns)
     return record
 
 
@@ -174,10 +240,30 @@ def _previous_load(cfg: Settings, resource: Resource, digest: str) -> tuple[int,
 
 def ingest_file(landed: landing.Landed, registry: Registry | None = None, cfg: Settings | None = None,
                 run_id: str | None = None) -> AuditRecord:
-    """Ingest one waiting file and move it out of the landing zone. Never raises for bad input."""
+    """Ingest one waiting file and move it out of the landing zone. Never raises for bad input.
+
+    The file is claimed first (landing.claim), so a concurrent run skips it; if the warehouse
+    or the archive fails, the error is raised and the file goes back to the landing zone.
+    """
     registry = registry or load_registry()
     cfg = cfg or settings()
     prepare(registry, cfg)
+    with landing.claim(landed, cfg) as held:
+        if held is None:
+            return AuditRecord(landed.department, landed.resource, landed.relative, "skipped",
+                               reason="claimed by another run")
+        return _ingest_claimed(held, registry, cfg, run_id)
+
+
+def _moved(move: Callable[[], object], landed: landing.Landed, done: str) -> None:
+    try:
+        move()
+    except OSError as exc:
+        raise CitydataError(f"{landed.relative}: {done}, but moving it out of the landing zone failed "
+                            f"({exc.strerror or exc}); the file stays in landing/ for the next run") from exc
+
+
+def _ingest_claimed(landed: landing.Landed, registry: Registry, cfg: Settings, run_id: str | None) -> AuditRecord:
     resource = None if landed.resource == landing.UNKNOWN else registry.resource(landed.department, landed.resource)
     digest = None
     try:
@@ -190,22 +276,45 @@ def ingest_file(landed: landing.Landed, registry: Registry | None = None, cfg: S
             reason = f"duplicate delivery: same content as batch {batch_id}"
             new_id = record_without_load(cfg, resource, landed, status="loaded", rows_read=rows, rows_quarantined=0,
                                          rows_duplicate=rows, reason=reason, digest=digest, run_id=run_id)
-            landing.archive(landed, cfg)
+            _moved(lambda: landing.archive(landed, cfg), landed, f"duplicate recorded (batch {new_id})")
             return AuditRecord(landed.department, resource.name, landed.relative, "loaded", rows, 0, 0, rows, reason, new_id)
         record = load_file(landed, resource, cfg, digest, run_id)
     except FileRejected as rej:
-        reason = f"{rej.reason}: {rej.details}" if rej.details else rej.reason
+        reason = landing.mask_text(f"{rej.reason}: {rej.details}" if rej.details else rej.reason)
         batch_id = record_without_load(cfg, resource, landed, status="rejected", rows_read=rej.rows_read,
                                        rows_quarantined=rej.rows_read, rows_duplicate=0, reason=reason,
                                        digest=digest, run_id=run_id)
-        landing.reject(landed, cfg, rej.reason, rej.details, rej.rows_read)
+        _moved(partial(_reject, landed, cfg, rej, batch_id), landed, f"rejected (batch {batch_id})")
         log.warning("rejected %s: %s", landed.relative, reason)
         return AuditRecord(landed.department, landed.resource, landed.relative, "rejected", rej.rows_read, 0,
                            rej.rows_read, 0, reason, batch_id)
-    landing.archive(landed, cfg)
+    _moved(lambda: landing.archive(landed, cfg), landed, f"loaded (batch {record.batch_id})")
     log.info("%s: %s, read %d, loaded %d, quarantined %d, duplicate %d", landed.relative, record.status,
              record.rows_read, record.rows_loaded, record.rows_quarantined, record.rows_duplicate)
     return record
+
+
+def _reject(landed: landing.Landed, cfg: Settings, rej: FileRejected, batch_id: int) -> None:
+    """Move to rejected/ with .error.json; when checks ran, add their counts, masked samples and a report."""
+    target = landing.reject(landed, cfg, rej.reason, rej.details, rej.rows_read)
+    summary = getattr(rej, "validation", None)
+    if summary is None:
+        return
+    from citydata.quality.report import write_report
+    from citydata.quality.results import annotate_error_file, save_results
+
+    report = None
+    try:
+        report = write_report(summary, batch_id=batch_id, source=landed.relative, status="rejected",
+                              reason=landing.mask_text(f"{rej.reason}: {rej.details}"), cfg=cfg)
+    except OSError as exc:
+        log.warning("validation report of rejected batch %s not written: %s", batch_id, exc)
+    annotate_error_file(target, summary, report)
+    try:
+        with transaction(cfg.warehouse_url) as conn:
+            save_results(conn, batch_id, summary)
+    except CitydataError as exc:
+        log.warning("validation results of rejected batch %s not saved: %s", batch_id, exc)
 
 
 def ingest_department(department: str, registry: Registry | None = None, cfg: Settings | None = None,
@@ -213,4 +322,6 @@ def ingest_department(department: str, registry: Registry | None = None, cfg: Se
     """Everything waiting for one department, file by file (used outside Airflow and in tests)."""
     registry = registry or load_registry()
     cfg = cfg or settings()
-    return [ingest_file(f, registry, cfg, run_id) for f in landing.waiting_files(registry, department, cfg)]
+    landing.recover_claims(cfg)
+    records = [ingest_file(f, registry, cfg, run_id) for f in landing.waiting_files(registry, department, cfg)]
+    return [r for r in records if r.status != "skipped"]

@@ -2,16 +2,26 @@
 
 landing/<department>/<resource>/<file>  →  archive/<department>/<resource>/<YYYY-MM-DD>/<file>
                                          →  rejected/<department>/<resource>/<YYYY-MM-DD>/<file> (+ .error.json)
+
+While a run works on a file it holds it in processing/<claim>/<department>/<resource>/ (an atomic
+rename, so two runs never load the same file); a claim whose run died goes back to landing/.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +30,10 @@ from citydata.registry import Registry
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 UNKNOWN = "_unknown"
+LOCK = ".lock"
+log = logging.getLogger(__name__)
+# Citizen ID numbers (18 chars) and mobile numbers: never written outside the warehouse in clear.
+_SENSITIVE = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])|(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,9 @@ def in_progress(name: str) -> bool:
 def waiting_files(registry: Registry, department: str, cfg: Settings) -> list[Landed]:
     """Every complete file under landing/<department>/, oldest first."""
     dept_dir = cfg.landing_dir / department
+    if dept_dir.is_symlink():  # e.g. a link to another department's folder: never followed
+        log.error("landing/%s is a symbolic link: not read (a department folder must be a real folder)", department)
+        return []
     if not dept_dir.is_dir():
         return []
     resources = registry.department(department).resources
@@ -100,10 +117,102 @@ def _dated_target(root: Path, landed: Landed) -> Path:
 
 
 def _move(src: Path, dst: Path) -> None:
+    """Rename, or copy across filesystems; a failed copy (e.g. disk full) leaves no partial target."""
     try:
         os.rename(src, dst)
-    except OSError:
-        shutil.move(src, dst)  # other filesystem
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    try:
+        shutil.copy2(src, dst)
+    except BaseException:
+        dst.unlink(missing_ok=True)
+        raise
+    src.unlink()
+
+
+def mask_text(text: str) -> str:
+    """Mask ID-card and mobile numbers in text that leaves the warehouse (error files, logs)."""
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return f"{m.group(1)}********{m.group(2)}"
+        return f"{m.group(3)}****{m.group(4)}"
+
+    return _SENSITIVE.sub(sub, text)
+
+
+@contextmanager
+def claim(landed: Landed, cfg: Settings) -> Iterator[Landed | None]:
+    """Hold a waiting file for this run: yields it moved under processing/, or None if another run has it.
+
+    The claim folder carries a lock held for the whole block, so a later run can tell a live
+    claim from one left by a killed worker (see recover_claims). On leaving the block a file
+    not yet archived or rejected (an error: warehouse down, disk full) goes back to landing/.
+    """
+    root = cfg.zone_root / "processing"
+    token = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging = root / f".{token}"
+    folder = staging / landed.department / landed.resource
+    folder.mkdir(parents=True)
+    lock = (staging / LOCK).open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(staging, root / token)  # visible to recover_claims only once locked
+        held = root / token / landed.department / landed.resource / landed.path.name
+        try:
+            os.rename(landed.path, held)
+        except FileNotFoundError:
+            yield None  # another run claimed (or finished) it first
+            return
+        try:
+            yield replace(landed, path=held)
+        finally:
+            if held.exists():
+                _move(held, _free_name(landed.path))
+    finally:
+        shutil.rmtree(root / token, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        lock.close()
+
+
+def _free_name(path: Path) -> Path:
+    n, target = 1, path
+    while target.exists():
+        target = path.with_name(f"{path.stem}.recovered-{n}{path.suffix}")
+        n += 1
+    return target
+
+
+def recover_claims(cfg: Settings) -> list[Path]:
+    """Put files claimed by runs that died (their lock is free) back into the landing zone."""
+    root = cfg.zone_root / "processing"
+    if not root.is_dir():
+        return []
+    recovered = []
+    for claim_dir in sorted(root.iterdir()):
+        if claim_dir.name.startswith(".") or not claim_dir.is_dir():
+            continue
+        try:
+            lock = (claim_dir / LOCK).open("a")
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live run holds it
+            for f in sorted(claim_dir.glob("*/*/*")):
+                if f.is_file() and not f.is_symlink():
+                    dest = _free_name(cfg.landing_dir / f.relative_to(claim_dir))
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    _move(f, dest)
+                    recovered.append(dest)
+                    log.warning("recovered %s from an interrupted run's claim %s", dest, claim_dir.name)
+            shutil.rmtree(claim_dir, ignore_errors=True)
+        finally:
+            lock.close()
+    return recovered
 
 
 def archive(landed: Landed, cfg: Settings) -> Path:
@@ -120,8 +229,8 @@ def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: 
         "file": landed.relative,
         "department": landed.department,
         "resource": landed.resource,
-        "reason": reason,
-        "details": details,
+        "reason": mask_text(reason),
+        "details": mask_text(details),
         "rows_read": rows_read,
         "rejected_at": dt.datetime.now(dt.UTC).isoformat(),
     }

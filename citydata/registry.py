@@ -22,6 +22,8 @@ FieldType = Literal["string", "integer", "float", "boolean", "timestamp", "date"
 UpdateCycle = Literal["实时", "每日", "每周", "每月", "按需"]
 SharingType = Literal["无条件共享", "有条件共享", "不予共享"]
 MaskKind = Literal["idcard", "name", "phone", "plate", "address", "redact"]
+Language = Literal["zh-CN", "en"]
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _ident(value: str, what: str) -> str:
@@ -135,14 +137,31 @@ class Department(_Strict):
     owner_emails: tuple[str, ...] = ()
     energy_utility: Literal["water", "heat", "gas"] | None = None
     digest: bool = False
+    language: Language = "zh-CN"  # of the quality emails to the owners
     resources: dict[str, Resource]
 
     @field_validator("owner_emails")
     @classmethod
     def _emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for e in v:
-            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", e):
+            if not EMAIL.match(e):
                 raise ValueError(f"owner email {e!r} is not an email address")
+        return v
+
+
+class Alerts(_Strict):
+    """Who at the data center is told when a rate, a freshness window or an ingest run slips."""
+
+    engineers: tuple[str, ...] = ()
+    language: Language = "zh-CN"
+    ingest_deadline_minutes: int = Field(default=30, gt=0)  # an ingest DAG run not finished by then is late
+
+    @field_validator("engineers")
+    @classmethod
+    def _emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for e in v:
+            if not EMAIL.match(e):
+                raise ValueError(f"engineer email {e!r} is not an email address")
         return v
 
 
@@ -168,6 +187,7 @@ class Registry(_Strict):
     path: Path | None = None
     targets: Targets = Targets()
     tiers: Tiers = Tiers()
+    alerts: Alerts = Alerts()
     consumers: dict[str, Consumer] = Field(default_factory=dict)
     departments: dict[str, Department]
 
@@ -235,6 +255,8 @@ def parse_registry(raw: object, path: Path | None = None) -> Registry:
         raise RegistryError(f"{where}: expected a mapping with a 'departments' key")
     try:
         departments = raw.get("departments") or {}
+        for cname in raw.get("consumers") or {}:
+            _ident(str(cname), "consumer name")
         for dname, dept in departments.items():
             _ident(str(dname), "department name")
             if not isinstance(dept, dict):

@@ -7,10 +7,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from citydata import watch
+from citydata.config import settings
 from citydata.registry import load_registry
+
+try:
+    from citydata_airflow.triggers import LandingZoneTrigger
+except ImportError:  # plugins folder not on sys.path (a DagBag outside the project's Airflow env)
+    import sys
+    from pathlib import Path
+
+    sys.path.append(str(Path(__file__).resolve().parent.parent / "plugins"))
+    from citydata_airflow.triggers import LandingZoneTrigger
+from citydata_notify.dag_tasks import current_run_id, ingest_deadline, notify_owners
 
 REGISTRY = load_registry()
 DEFAULT_ARGS = {"owner": "citydata", "retries": 2, "retry_delay": timedelta(seconds=20)}
@@ -20,6 +32,30 @@ def core_asset(department: str, resource: str) -> Asset:
     return Asset(name=f"core.{department}.{resource}", uri=f"citydata://warehouse/core/{department}/{resource}")
 
 
+def landing_asset(department: str) -> Asset:
+    """The department's landing folder; its watcher emits one event per new stable file."""
+    cfg = settings()
+    trigger = LandingZoneTrigger(department=department, landing_dir=str(cfg.landing_dir),
+                                 state_path=str(watch.state_path(cfg.home, department)),
+                                 poll_seconds=watch.poll_seconds())
+    return Asset(name=f"landing.{department}", uri=f"citydata://landing/{department}",
+                 watchers=[AssetWatcher(name=f"landing_{department}", trigger=trigger)])
+
+
+def ingest_schedule(department: str) -> AssetOrTimeSchedule | CronTriggerTimetable:
+    """Watcher events OR a cron (so nothing waits forever if the triggerer is down).
+
+    Departments with pulled resources (HTTP, database) run on the short pull cron, the others
+    on the fallback cron; both are env-configurable (citydata.watch).
+    """
+    resources = REGISTRY.departments[department].resources.values()
+    pulls = any(r.arrival != "files" for r in resources)
+    cron = CronTriggerTimetable(watch.pull_cron() if pulls else watch.fallback_cron(), timezone="Asia/Shanghai")
+    if not any(r.arrival == "files" for r in resources):
+        return cron
+    return AssetOrTimeSchedule(timetable=cron, assets=landing_asset(department))
+
+
 def build(department: str) -> None:
     dept = REGISTRY.departments[department]
     outlets = [core_asset(department, r) for r in dept.resources]
@@ -27,11 +63,12 @@ def build(department: str) -> None:
     @dag(
         dag_id=f"ingest_{department}",
         description=f"{dept.name_zh} ({dept.name_en}): landing zone → checks → warehouse core",
-        schedule=timedelta(minutes=15),
+        schedule=ingest_schedule(department),
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
+        deadline=ingest_deadline(REGISTRY.alerts.ingest_deadline_minutes),  # late run → alert to engineers
         tags=["citydata", "ingest", department],
         doc_md=__doc__,
     )
@@ -46,15 +83,37 @@ def build(department: str) -> None:
         def ingest_file(path: str) -> dict:
             from citydata import tasks
 
-            record = tasks.ingest_path(department, path)
+            record = tasks.ingest_path(department, path, run_id=current_run_id())
             if record["status"] == "rejected":
                 # Visible in the UI as a failed task; the file is already in rejected/.
                 raise AirflowFailException(f"{path} rejected: {record['reason']}")
             return record
 
-        ingest_file.expand(path=list_waiting())
+        work = [ingest_file.expand(path=list_waiting())]
+
+        for res in dept.resources.values():
+            if res.arrival in ("http", "sql"):
+                work.append(pull_task(department, res.name))
+        work >> notify_owners(department)  # quality email to the owners, after every file and pull
 
     ingest()
+
+
+def pull_task(department: str, resource: str) -> object:
+    """Incremental pull of one http/sql resource; independent of the file tasks and of other pulls."""
+
+    @task(task_id=f"pull_{resource}", outlets=[core_asset(department, resource)])
+    def pull() -> dict:
+        from citydata import tasks
+
+        record = tasks.pull_resource(department, resource)
+        if record["status"] == "skipped":
+            raise AirflowSkipException(record["reason"])  # source not configured here; files still accepted
+        if record["status"] == "rejected":
+            raise AirflowFailException(f"{department}.{resource} pull rejected (watermark kept): {record['reason']}")
+        return record
+
+    return pull()
 
 
 for _name in REGISTRY.departments:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import text
@@ -37,3 +38,16 @@ def fetch(sql: str, **params: object) -> list[dict]:
         from citydata.warehouse.db import render
 
         return [dict(r) for r in conn.execute(text(render(sql, conn.dialect.name)), params).mappings()]
+
+
+def recent(hours: float = 1.0) -> dt.datetime:
+    """A recent event time in Asia/Shanghai, whole minutes (suites reject stale and future times)."""
+    from zoneinfo import ZoneInfo
+
+    t = dt.datetime.now(ZoneInfo("Asia/Shanghai")) - dt.timedelta(hours=hours)
+    return t.replace(second=0, microsecond=0)
+
+
+def local_text(t: dt.datetime) -> str:
+    """How departments write times: naive local wall-clock text."""
+    return t.strftime("%Y-%m-%d %H:%M:%S")

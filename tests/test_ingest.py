@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -10,13 +11,15 @@ from citydata.audit import audit_rows
 from citydata.config import settings
 from citydata.ingest import ingest_department
 from citydata.registry import load_registry
-from tests.helpers import count, drop, fetch
+from tests.helpers import count, drop, fetch, local_text, recent
+
+T0 = recent()
 
 COLUMNS = ["meter_id", "reading_time", "reading_m3", "battery_pct", "read_method", "district"]
 
 
 def reading(i: int, value: float = 10.0, **over: object) -> dict:
-    row = {"meter_id": f"WM371321{i:06d}", "reading_time": "2026-11-28 08:00:00", "reading_m3": value,
+    row = {"meter_id": f"SW01{i:08d}", "reading_time": local_text(T0), "reading_m3": value,
            "battery_pct": 80, "read_method": "auto", "district": "界湖街道"}
     row.update(over)
     return row
@@ -51,7 +54,7 @@ def test_correction_updates_row_and_in_file_duplicates_are_counted(warehouse_url
     # meter 2 corrected, meter 3 new, meter 1 unchanged, second copy of meter 3 a duplicate
     assert (rec.rows_read, rec.rows_loaded, rec.rows_duplicate, rec.rows_quarantined) == (4, 2, 2, 0)
     values = {r["meter_id"]: r["reading_m3"] for r in fetch("SELECT meter_id, reading_m3 FROM core.water__meter_readings")}
-    assert values == {"WM371321000001": 10.0, "WM371321000002": 25.5, "WM371321000003": 30.0}
+    assert values == {"SW0100000001": 10.0, "SW0100000002": 25.5, "SW0100000003": 30.0}
 
 
 def test_same_file_content_twice_is_not_loaded_twice(warehouse_url: str) -> None:
@@ -87,7 +90,7 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_load(warehouse_url:
 def test_rejected_file_does_not_stop_other_files(warehouse_url: str) -> None:
     cfg = settings()
     drop("water", "meter_readings", "good.csv", [reading(i) for i in range(4)])
-    drop("water", "meter_readings", "no-meter-column.csv", [{"reading_time": "2026-11-28 08:00", "reading_m3": 1}])
+    drop("water", "meter_readings", "no-meter-column.csv", [{"reading_time": local_text(T0), "reading_m3": 1}])
     bad_rows = [reading(i, value="x") for i in range(10)]
     drop("water", "meter_readings", "mostly-bad.csv", bad_rows)
     recs = {r.source.rsplit("/", 1)[-1]: r for r in ingest_department("water")}
@@ -126,11 +129,12 @@ def test_files_being_written_and_misplaced_files(warehouse_url: str) -> None:
 
 
 def test_timestamps_are_stored_in_utc(warehouse_url: str) -> None:
-    drop("water", "meter_readings", "t.csv", [reading(1, reading_time="2026-11-28 08:00:00"),
-                                              reading(2, reading_time="2026-11-28T00:00:00Z")])
+    utc = T0.astimezone(dt.UTC)
+    drop("water", "meter_readings", "t.csv", [reading(1, reading_time=local_text(T0)),
+                                              reading(2, reading_time=utc.strftime("%Y-%m-%dT%H:%M:%SZ"))])
     ingest_department("water")
     times = {str(r["reading_time"])[:19] for r in fetch("SELECT reading_time FROM core.water__meter_readings")}
-    assert times == {"2026-11-28 00:00:00"}  # 08:00 Shanghai == 00:00 UTC
+    assert times == {utc.strftime("%Y-%m-%d %H:%M:%S")}  # Shanghai wall clock is UTC+8
 
 
 def test_audit_rows_follow_the_contract(warehouse_url: str) -> None:
@@ -157,3 +161,25 @@ def test_other_formats(warehouse_url: str, fmt: str) -> None:
     [rec] = ingest_department("water")
     assert (rec.status, rec.rows_loaded) == ("loaded", 3), rec
     assert count("core", res.table) == 3
+
+
+def test_field_added_to_registry_later_becomes_a_column(warehouse_url: str, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import yaml
+
+    from citydata import ingest
+    from citydata.config import REPO_ROOT
+
+    drop("water", "meter_readings", "a.csv", [reading(1)])
+    ingest_department("water")
+    raw = yaml.safe_load((REPO_ROOT / "include" / "departments.yaml").read_text(encoding="utf-8"))
+    raw["departments"]["water"]["resources"]["meter_readings"]["fields"].append(
+        {"name": "signal_dbm", "type": "integer"})
+    reg = tmp_path / "registry.yaml"
+    reg.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("CITYDATA_REGISTRY", str(reg))
+    ingest._READY.clear()
+    drop("water", "meter_readings", "b.csv", [reading(2, signal_dbm=-70)], columns=[*COLUMNS, "signal_dbm"])
+    [rec] = ingest_department("water")
+    assert (rec.status, rec.rows_loaded) == ("loaded", 1)
+    rows = fetch("SELECT meter_id, signal_dbm FROM core.water__meter_readings ORDER BY meter_id")
+    assert [r["signal_dbm"] for r in rows] == [None, -70]

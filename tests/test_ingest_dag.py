@@ -9,7 +9,7 @@ import pytest
 from citydata.airflow_env import dags_test
 from citydata.audit import audit_rows
 from citydata.config import settings
-from tests.helpers import count, drop
+from tests.helpers import count, drop, local_text, recent
 
 pytestmark = pytest.mark.airflow
 
@@ -20,7 +20,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def reading(i: int, **over: object) -> dict:
-    row = {"meter_id": f"WM371321{i:06d}", "reading_time": "2026-11-28 08:00:00", "reading_m3": 1.5 * i,
+    row = {"meter_id": f"SW01{i:08d}", "reading_time": local_text(recent()), "reading_m3": 1.5 * i,
            "battery_pct": 90, "read_method": "auto", "district": "青驼镇"}
     row.update(over)
     return row
@@ -35,9 +35,9 @@ def test_ingest_dag_loads_good_files_rejects_bad_ones_and_skips_duplicates(
     drop("water", "meter_readings", "again.csv", [reading(i) for i in range(20)])  # same bytes as good.csv
     drop("water", "meter_readings", "garbage.csv", [{"nonsense": "x"}])
     drop("water", "meters", "partial.csv", [
-        {"meter_id": "WM371321000001", "district": "界湖街道", "customer_type": "residential", "read_mode": "remote",
-         "status": "active", "updated_at": "2026-11-28 07:00:00"},
-        {"meter_id": "WM371321000002", "district": "界湖街道", "customer_type": "residential", "read_mode": "remote",
+        {"meter_id": "SW0100000001", "district": "界湖街道", "customer_type": "residential", "read_mode": "remote",
+         "status": "active", "updated_at": local_text(recent(2))},
+        {"meter_id": "SW0100000002", "district": "界湖街道", "customer_type": "residential", "read_mode": "remote",
          "status": "active", "updated_at": "not a time"},
     ])
 

@@ -29,9 +29,23 @@ class Failure:
 
 
 @dataclass
+class Evaluation:
+    """What one check evaluated and how much failed: the validation summary kept per batch."""
+
+    check: str
+    column: str | None
+    severity: Severity
+    evaluated: int
+    failed: int
+    level: str = "row"  # row / batch / header / delivery
+    description: str = ""
+
+
+@dataclass
 class BatchResult:
     failures: list[Failure] = field(default_factory=list)
     batch_errors: list[str] = field(default_factory=list)  # a failed batch-level check rejects the file
+    evaluations: list[Evaluation] = field(default_factory=list)  # every check run, failed or not
 
     def error_mask(self, n: int) -> np.ndarray:
         mask = np.zeros(n, dtype=bool)
@@ -52,16 +66,19 @@ def basic_checks(coerced: Coerced, resource: Resource) -> BatchResult:
     """Values that do not parse as their declared type, and missing required values."""
     n = coerced.table.num_rows
     result = BatchResult()
-    for column, mask in coerced.invalid.items():
-        spec = resource.field(column)
-        result.failures.append(
-            Failure(f"type:{column}", column, "error", _rows(mask), n, f"value is not a valid {spec.type}")
-        )
+    for spec in resource.fields:
+        bad = _rows(coerced.invalid[spec.name]) if spec.name in coerced.invalid else np.zeros(0, dtype=np.int64)
+        message = f"value is not a valid {spec.type}"
+        result.evaluations.append(Evaluation(f"type:{spec.name}", spec.name, "error", n, int(bad.size), "row", message))
+        if bad.size:
+            result.failures.append(Failure(f"type:{spec.name}", spec.name, "error", bad, n, message))
     for column in resource.required_fields:
         missing = pc.is_null(coerced.table.column(column))
         if column in coerced.invalid:  # already reported as a type error
             missing = pc.and_(missing, pc.invert(coerced.invalid[column]))
         rows = _rows(missing.combine_chunks() if isinstance(missing, pa.ChunkedArray) else missing)
+        result.evaluations.append(Evaluation(f"required:{column}", column, "error", n, int(rows.size), "row",
+                                             "required value is missing"))
         if rows.size:
             result.failures.append(Failure(f"required:{column}", column, "error", rows, n, "required value is missing"))
     return result
@@ -73,9 +90,39 @@ def run_checks(checks: list[Check], coerced: Coerced, resource: Resource) -> Bat
         r = check(coerced, resource)
         out.failures.extend(r.failures)
         out.batch_errors.extend(r.batch_errors)
+        out.evaluations.extend(r.evaluations)
+    return out
+
+
+def begin_delivery(checks: list[Check], columns: list[str]) -> BatchResult:
+    """Checks of the delivery's header (raw column names), for checks that have them."""
+    out = BatchResult()
+    for check in checks:
+        if hasattr(check, "begin"):
+            r = check.begin(columns)
+            out.batch_errors.extend(r.batch_errors)
+            out.evaluations.extend(r.evaluations)
+    return out
+
+
+def finish_delivery(checks: list[Check], rows_read: int) -> BatchResult:
+    """Checks of the whole delivery (e.g. row count), after its last batch."""
+    out = BatchResult()
+    for check in checks:
+        if hasattr(check, "finish"):
+            r = check.finish(rows_read)
+            out.batch_errors.extend(r.batch_errors)
+            out.evaluations.extend(r.evaluations)
     return out
 
 
 def checks_for(resource: Resource) -> list[Check]:
-    """The checks every batch of a resource goes through, in order."""
-    return [basic_checks]
+    """The checks every batch of a resource goes through, in order (fresh per delivery).
+
+    Built-in type and required checks first, then the resource's expectation suite
+    (expectations/<department>.<resource>.json) when it has one.
+    """
+    from citydata.quality.suites import SuiteCheck, suite_for
+
+    suite = suite_for(resource)
+    return [basic_checks] if suite is None else [basic_checks, SuiteCheck(suite, resource)]

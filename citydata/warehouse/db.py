@@ -100,8 +100,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    # Take the write lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Write transactions (transaction()) take the write lock at BEGIN, so two writers queue
+    # instead of deadlocking on a lock upgrade; reads stay deferred and never wait on a writer.
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
 def normalise_url(url: str) -> str:
@@ -146,8 +147,11 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
 
     eng = engine(url)
     try:
-        with eng.begin() as conn:
-            yield conn
+        with eng.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
     except DBAPIError as exc:
         where = eng.url.render_as_string(hide_password=True)
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

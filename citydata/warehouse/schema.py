@@ -28,6 +28,23 @@ def create_core_table(conn: Connection, resource: Resource) -> None:
         index_prefix=f"core_{resource.table}",
         event_time=resource.event_time,
     )
+    add_new_columns(conn, "core", resource)
+
+
+def add_new_columns(conn: Connection, layer: str, resource: Resource) -> list[str]:
+    """A field added to the registry later becomes a nullable column of the existing table."""
+    from sqlalchemy import inspect
+
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        existing = {c["name"] for c in inspect(conn).get_columns(resource.table, schema=layer)}
+    else:
+        existing = {c["name"] for c in inspect(conn).get_columns(qualify(layer, resource.table, dialect))}
+    added = [f for f in resource.fields if f.name not in existing]
+    for f in added:
+        conn.execute(text(f"ALTER TABLE {qualify(layer, resource.table, dialect)} ADD COLUMN {f.name} "
+                          f"{TYPES[dialect][f.type]}"))
+    return [f.name for f in added]
 
 
 def ensure_schema(registry: Registry, url: str | None = None) -> None:
@@ -39,5 +56,18 @@ def ensure_schema(registry: Registry, url: str | None = None) -> None:
             for layer in LAYERS:
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {layer}"))
         run_file(conn, "ddl/base.sql")
+        run_file(conn, "ddl/quality.sql")  # validation summaries (data-quality gates)
+        run_file(conn, "notify/ddl.sql")  # outgoing emails and the batches they cover (issue 6)
         for resource in registry.resources:
             create_core_table(conn, resource)
+        _ensure_share_kpi(conn, registry)
+
+
+def _ensure_share_kpi(conn: Connection, registry: Registry) -> None:
+    """Sharing-layer tables, publish log, KPI tables and (PostgreSQL) sharing roles (issue 5)."""
+    from citydata.share.roles import try_setup_roles
+    from citydata.share.tables import create_share_tables
+
+    run_file(conn, "ddl/share_kpi.sql")
+    create_share_tables(conn, registry)
+    try_setup_roles(conn, registry)

@@ -1,0 +1,322 @@
+"""`make bench`: every path measured against the physical reference in the same run.
+
+Prints ONE table of ratios and writes it as JSON to bench/results/<timestamp>.json.
+Data is generated here (deterministic), PostgreSQL work happens in a throw-away database
+(created and dropped), each ingest runs in its own subprocess (peak RSS is its own).
+Knobs (environment): CITYDATA_BENCH_ROWS (1000000), CITYDATA_BENCH_BIG_ROWS (5000000),
+CITYDATA_BENCH_REPEAT (3: cheap measurements), CITYDATA_BENCH_INGEST_REPEAT (1: each 1M-row ingest
+run costs a minute or more on a busy 2-core machine), CITYDATA_BENCH_TO_SQL_ROWS (200000),
+CITYDATA_BENCH_KPI_ROWS_PER_DAY (300000; the 10M rows/day figure is extrapolated unless this
+is set to 10000000), CITYDATA_BENCH_KPI_DAYS (30),
+CITYDATA_BENCH_PG_URL (admin URL; default CITYDATA_TEST_PG_URL or the local `test` database).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+import data  # noqa: E402
+from pgdb import libpq, throwaway_database  # noqa: E402
+
+PY = sys.executable
+ROWS = int(os.environ.get("CITYDATA_BENCH_ROWS", 1_000_000))
+BIG_ROWS = int(os.environ.get("CITYDATA_BENCH_BIG_ROWS", 5_000_000))
+REPEAT = int(os.environ.get("CITYDATA_BENCH_REPEAT", 3))
+INGEST_REPEAT = int(os.environ.get("CITYDATA_BENCH_INGEST_REPEAT", 1))
+TO_SQL_ROWS = int(os.environ.get("CITYDATA_BENCH_TO_SQL_ROWS", 200_000))
+KPI_ROWS_PER_DAY = int(os.environ.get("CITYDATA_BENCH_KPI_ROWS_PER_DAY", 300_000))
+KPI_DAYS = int(os.environ.get("CITYDATA_BENCH_KPI_DAYS", 30))
+KPI_TARGET_ROWS_PER_DAY = 10_000_000
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def spread(values: list[float]) -> str:
+    """The noise of repeated measurements: (max - min) / median."""
+    if len(values) < 2:
+        return "1 run"
+    med = statistics.median(values)
+    return f"±{(max(values) - min(values)) / med / 2:.0%} over {len(values)}" if med else "n/a"
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# ---- references -------------------------------------------------------------------------------
+
+def psql_copy(url: str, csv: Path) -> float:
+    """`psql \\copy` of the file into a plain all-text table (the physical reference)."""
+    cols = ", ".join(f"{c} TEXT" for c in data.COLUMNS)
+    subprocess.run(["psql", libpq(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                    f"CREATE TABLE bench_plain ({cols})"], check=True)
+    t = timed(lambda: subprocess.run(
+        ["psql", libpq(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
+         f"\\copy bench_plain FROM '{csv}' (FORMAT csv, HEADER true)"], check=True))
+    subprocess.run(["psql", libpq(url), "-q", "-c", "DROP TABLE bench_plain"], check=True)
+    return t
+
+
+def naive_to_sql(url: str, csv: Path, rows: int) -> float:
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    df = pd.read_csv(csv, nrows=rows, dtype=str, keep_default_na=False)
+    eng = create_engine(url)
+    try:
+        return timed(lambda: df.to_sql("bench_to_sql", eng, if_exists="replace", index=False))
+    finally:
+        eng.dispose()
+
+
+# ---- our path ---------------------------------------------------------------------------------
+
+def ingest(url: str, files: list[Path], *, profile: Path | None = None) -> dict:
+    """bench/ingest_once.py in a fresh subprocess and CITYDATA_HOME; returns its JSON report."""
+    with tempfile.TemporaryDirectory(prefix="cdbench_home_") as home:
+        cmd = [PY, str(BENCH / "ingest_once.py"), "--json", "--url", url, "--home", home, *map(str, files)]
+        if profile:
+            cmd += ["--profile", str(profile)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    for run in result["runs"]:
+        accounted = run["rows_loaded"] + run["rows_quarantined"] + run["rows_duplicate"]
+        if run["status"] not in ("loaded", "partial") or accounted != run["rows_read"]:
+            raise SystemExit(f"bench: ingest of {run['file']} went wrong: {run}")
+    return result
+
+
+def dag_parse_times(repeat: int) -> dict[str, list[float]]:
+    """Seconds to execute each DAG file in a fresh interpreter that has imported airflow.sdk
+    (what the DAG processor has loaded before it parses a file)."""
+    code = (
+        "import sys, time, importlib.util\n"
+        "import airflow.sdk  # noqa\n"
+        "t = time.perf_counter()\n"
+        "spec = importlib.util.spec_from_file_location('bench_dag', sys.argv[1])\n"
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    from citydata.airflow_env import airflow_environ
+
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="cdbench_dags_") as home:
+        env = airflow_environ({**os.environ, "CITYDATA_HOME": home})
+        for path in sorted((REPO / "dags").glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            times = []
+            for _ in range(repeat):
+                p = subprocess.run([PY, "-c", code, str(path)], capture_output=True, text=True, env=env, cwd=REPO)
+                if p.returncode:
+                    raise SystemExit(f"bench: {path.name} does not parse: {p.stderr.strip().splitlines()[-1:]}")
+                times.append(float(p.stdout.strip().splitlines()[-1]))
+            out[path.name] = times
+    return out
+
+
+def kpi_day(url: str, rows_per_day: int) -> dict:
+    """kpi for one day over KPI_DAYS days of synthetic history (None when citydata.kpi is not built)."""
+    try:
+        from citydata.kpi.compute import compute_period
+        from citydata.kpi.periods import period_for
+    except ImportError:
+        return {"status": "n/a: not built yet"}
+    import kpi_history
+
+    from citydata.registry import load_registry
+    from citydata.warehouse.schema import ensure_schema
+
+    registry = load_registry()
+    ensure_schema(registry, url)
+    start = dt.datetime(2026, 10, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    t0 = time.perf_counter()
+    rows = kpi_history.fill(url, registry, start=start, days=KPI_DAYS, rows_per_day=rows_per_day)
+    fill_s = time.perf_counter() - t0
+    last_day = (start + dt.timedelta(days=KPI_DAYS - 1)).date()
+    period = period_for("day", last_day)
+    as_of = period.end + dt.timedelta(hours=1)
+    times = [timed(lambda: compute_period(period, registry, url, as_of=as_of)) for _ in range(REPEAT)]
+    return {"status": "ok", "rows_per_day": rows_per_day, "rows": rows, "fill_s": fill_s, "times": times,
+            "period": period.key}
+
+
+def validation_rows() -> list[dict]:
+    """Rows from bench/bench_validation.py (the quality engineer's ``run() -> dict``), when it exists."""
+    if not (BENCH / "bench_validation.py").exists():
+        return []
+    import bench_validation
+
+    r = bench_validation.run(ROWS, REPEAT)
+    log(f"validation: {r}")
+    note = f"{r['expectations']} expectations, {r['batches']} batches, bad rows GX {r['bad_rows_gx']} / " \
+           f"pyarrow {r['bad_rows_pyarrow']} / injected {r['bad_rows_injected']}"
+    return [row(f"checks of {ROWS:,} rows: built-in + GX suite", r["gx_suite_s"], "s", "—", None,
+                f"{note}; GX import + first use once per process {r['suite_load_and_gx_import_s'] + r['gx_first_use_s']:.1f} s"),
+            row("checks: GX suite / the same rules in vectorised pyarrow", r["ratio_gx_to_pyarrow"], "×", "—", None,
+                r.get("warning", "bench/bench_validation.py"))]
+
+
+def guarded(name: str, fn: Callable[[], list[dict]]) -> list[dict]:
+    """An optional part that fails becomes a row saying so; the rest of the table is kept."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001
+        log(f"{name} failed: {exc!r}")
+        return [row(name, None, "", "—", None, f"failed: {str(exc).splitlines()[0][:120] if str(exc) else repr(exc)}")]
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+def row(metric: str, value: float | None, unit: str, goal: str, met: bool | None, note: str) -> dict:
+    return {"metric": metric, "value": value, "unit": unit, "goal": goal,
+            "met": None if met is None else bool(met), "note": note}
+
+
+def main() -> int:
+    started = time.time()
+    load_before = os.getloadavg()
+    rows: list[dict] = []
+    detail: dict = {"rows": ROWS, "big_rows": BIG_ROWS, "repeat": REPEAT, "ingest_repeat": INGEST_REPEAT}
+    work = Path(tempfile.mkdtemp(prefix="cdbench_data_"))
+    try:
+        log(f"generating {ROWS:,} and {BIG_ROWS:,} meter readings (deterministic)")
+        small = data.write_csv(data.meter_readings(ROWS), work / f"meter_readings_{ROWS}.csv")
+        big = data.write_csv(data.meter_readings(BIG_ROWS), work / f"meter_readings_{BIG_ROWS}.csv")
+        detail["file_mib"] = round(small.stat().st_size / 2**20, 1)
+
+        copies, firsts, redeliveries = [], [], []
+        with throwaway_database() as url:
+            for _ in range(REPEAT):
+                copies.append(psql_copy(url, small))
+            log(f"\\copy {ROWS:,} rows: {[round(c, 2) for c in copies]} s")
+            to_sql_n = min(TO_SQL_ROWS, ROWS)
+            to_sql_s = naive_to_sql(url, small, to_sql_n) * (ROWS / to_sql_n)
+            log(f"to_sql {to_sql_n:,} rows, scaled to {ROWS:,}: {to_sql_s:.1f} s")
+        for i in range(INGEST_REPEAT):  # a fresh database each time: the first load is a first load
+            with throwaway_database() as url:
+                prof = REPO / "bench" / "results" / "profile_ingest_pg.txt" if i == 0 else None
+                r = ingest(url, [small, small], profile=prof)
+            firsts.append(r["runs"][0]["seconds"])
+            detail.setdefault("warmup_s", []).append(round(r["warmup_s"], 2))
+            redeliveries.append(r["runs"][1]["seconds"])
+            log(f"PostgreSQL ingest: first {firsts[-1]:.2f} s, re-delivery {redeliveries[-1]:.2f} s")
+        detail["accounting_first"] = {k: r["runs"][0][k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")}
+        detail["accounting_redelivery"] = {k: r["runs"][1][k] for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")}
+        copy = statistics.median(copies)
+        first, again = statistics.median(firsts), statistics.median(redeliveries)
+        rows.append(row(f"ingest {ROWS:,} rows (read+checks+quarantine+upsert+audit) / \\copy", first / copy, "×",
+                        "≤ 4", first / copy <= 4,
+                        f"{first:.2f} s vs \\copy {copy:.2f} s; ingest {spread(firsts)}, \\copy {spread(copies)}"))
+        rows.append(row(f"re-delivery of the same {ROWS:,} rows / \\copy", again / copy, "×", "≤ 4", again / copy <= 4,
+                        f"{again:.2f} s, 0 rows changed; {spread(redeliveries)}"))
+        rows.append(row("naive DataFrame.to_sql / our ingest", to_sql_s / first, "× faster", "> 1", to_sql_s > first,
+                        f"to_sql of {to_sql_n:,} rows scaled ×{ROWS / to_sql_n:g}: {to_sql_s:.1f} s"))
+
+        with throwaway_database() as url:
+            rss_small = ingest(url, [small])["peak_rss_mib"]
+        with throwaway_database() as url:
+            r_big = ingest(url, [big])
+        rss_big = r_big["peak_rss_mib"]
+        log(f"peak RSS {ROWS:,}: {rss_small:.0f} MiB, {BIG_ROWS:,}: {rss_big:.0f} MiB "
+            f"(ingest {r_big['runs'][0]['seconds']:.1f} s)")
+        rows.append(row(f"peak RSS {BIG_ROWS:,} rows / {ROWS:,} rows", rss_big / rss_small, "×", "≤ 1.5",
+                        rss_big / rss_small <= 1.5, f"{rss_big:.0f} MiB vs {rss_small:.0f} MiB, separate subprocesses"))
+
+        with tempfile.TemporaryDirectory(prefix="cdbench_sqlite_") as sq:
+            r = ingest(f"sqlite:///{sq}/warehouse.db", [small, small])
+        s_first, s_again = r["runs"][0]["seconds"], r["runs"][1]["seconds"]
+        log(f"SQLite ingest: first {s_first:.2f} s, re-delivery {s_again:.2f} s")
+        rows.append(row(f"SQLite (embedded default) ingest {ROWS:,} rows / \\copy", s_first / copy, "×", "—", None,
+                        f"{s_first:.2f} s, 1 run"))
+        rows.append(row("SQLite re-delivery / \\copy", s_again / copy, "×", "—", None, f"{s_again:.2f} s, 1 run"))
+
+        def parse_rows() -> list[dict]:
+            out = []
+            for name, times in dag_parse_times(REPEAT).items():
+                log(f"parse dags/{name}: {[round(t, 3) for t in times]} s")
+                med = statistics.median(times)
+                out.append(row(f"parse dags/{name}", med, "s", "≤ 0.3", med <= 0.3,
+                               f"fresh interpreter each (airflow.sdk imported first); {spread(times)}"))
+            return out
+
+        rows += guarded("parse dags/*.py", parse_rows)
+
+        rows += guarded("kpi_rates, one day over 30 days of history", lambda: kpi_rows(detail))
+        rows += guarded("validation (bench/bench_validation.py)", validation_rows)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        detail["load_average_before_after"] = [round(x, 1) for x in (load_before[0], os.getloadavg()[0])]
+        detail["wall_s"] = round(time.time() - started, 1)
+        print(render(rows, detail))
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = REPO / "bench" / "results" / f"{stamp}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"timestamp": stamp, "rows": rows, "detail": detail}, ensure_ascii=False, indent=2))
+        print(f"\nwritten {out.relative_to(REPO)}; {detail['wall_s']:.0f} s in all; load average "
+              f"{detail['load_average_before_after'][0]} → {detail['load_average_before_after'][1]} on {os.cpu_count()} cores")
+    return 0
+
+
+def kpi_rows(detail: dict) -> list[dict]:
+    rows: list[dict] = []
+    densities = [KPI_ROWS_PER_DAY] if KPI_ROWS_PER_DAY >= KPI_TARGET_ROWS_PER_DAY else [KPI_ROWS_PER_DAY // 3,
+                                                                                         KPI_ROWS_PER_DAY]
+    kpis = []
+    for density in densities:
+        with throwaway_database() as url:
+            kpis.append(kpi_day(url, density))
+        log(f"kpi: {kpis[-1]}")
+        if kpis[-1]["status"] != "ok":
+            break
+    detail["kpi"] = kpis
+    if kpis[-1]["status"] != "ok":
+        rows.append(row("kpi_rates, one day over 30 days of history", None, "s", "≤ 5", None, kpis[-1]["status"]))
+    else:
+        for k in kpis:
+            med = statistics.median(k["times"])
+            last = k is kpis[-1] and len(kpis) == 1
+            rows.append(row(f"kpi_rates one day, {KPI_DAYS} d × {k['rows_per_day']:,} rows/day", med, "s",
+                            "≤ 5" if last else "—", med <= 5 if last else None,
+                            f"measured; history of {k['rows']:,} rows (filled in {k['fill_s']:.0f} s); "
+                            f"{spread(k['times'])}"))
+        if len(kpis) == 2:  # fixed cost + cost per row of the day, fitted on the two densities
+            (x0, y0), (x1, y1) = [(k["rows_per_day"], statistics.median(k["times"])) for k in kpis]
+            slope = max(0.0, (y1 - y0) / (x1 - x0))
+            at_target = y1 + slope * (KPI_TARGET_ROWS_PER_DAY - x1)
+            rows.append(row(f"kpi_rates one day at {KPI_TARGET_ROWS_PER_DAY:,} rows/day (extrapolated)",
+                            at_target, "s", "≤ 5", at_target <= 5,
+                            f"fixed {y1 - slope * x1:.2f} s + {slope * 1e6:.3f} s per 1M rows/day, fitted on the two "
+                            "rows above; CITYDATA_BENCH_KPI_ROWS_PER_DAY=10000000 measures it (300M rows, hours)"))
+
+    return rows
+
+
+def render(rows: list[dict], detail: dict) -> str:
+    from citydata.table import render_table
+
+    return render_table(["metric", "value", "goal", "met", "note"], [
+        [r["metric"], "n/a" if r["value"] is None else f"{r['value']:.2f} {r['unit']}", r["goal"],
+         {True: "yes", False: "NO", None: "—"}[r["met"]], r["note"]] for r in rows])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

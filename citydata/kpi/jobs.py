@@ -1,0 +1,70 @@
+"""What one kpi_rates / kpi_reports run computes, decided without Airflow (so it is testable).
+
+kpi_rates (daily cron and core-asset events):
+- a scheduled, manual or backfill run with logical date L computes the Asia/Shanghai day of L
+  and the day before it (so the 00:20 run finalises the day that just ended), plus the month
+  and quarter containing each of those days. `airflow dags test kpi_rates 2026-11-10` or a
+  backfill over past dates therefore recomputes exactly those past days.
+- an asset-triggered run (new data landed) recomputes only the current day (in progress);
+  the month and quarter follow at the next cron run.
+kpi_reports (cron 06:00 on the 1st and the 27th, Shanghai):
+- on the 27th: the current month's progress report (ready by the 28th, per the plan);
+- on the 1st: the final report of the month that just ended, and on 1 Jan/Apr/Jul/Oct the
+  bulletin of the quarter that just ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from citydata.kpi.periods import SHANGHAI, Period, period_for
+
+
+def rate_periods(logical_date: dt.datetime | None, run_after: dt.datetime, asset_triggered: bool,
+                 override: str | None = None) -> list[Period]:
+    if override:
+        day = dt.date.fromisoformat(override)
+        days = [day - dt.timedelta(days=1), day]
+    elif asset_triggered or logical_date is None:
+        return [period_for("day", run_after.astimezone(SHANGHAI).date())]
+    else:
+        day = logical_date.astimezone(SHANGHAI).date()
+        days = [day - dt.timedelta(days=1), day]
+    out: list[Period] = []
+    for kind in ("day", "month", "quarter"):
+        for d in days:
+            p = period_for(kind, d)
+            if p not in out:
+                out.append(p)
+    return out
+
+
+def run_kpi_rates(periods: list[Period], now: dt.datetime | None = None) -> list[dict]:
+    """Publish anything still unpublished, then compute each period that has started."""
+    from citydata.kpi.compute import compute_period
+    from citydata.registry import load_registry
+    from citydata.share.publish import publish_all
+
+    registry = load_registry()
+    publish_all(registry)
+    now = now or dt.datetime.now(dt.UTC)
+    return [compute_period(p, registry, as_of=now) for p in periods if p.start < now]
+
+
+def report_keys(logical_date: dt.datetime, override: str | None = None) -> list[str]:
+    if override:
+        return [override]
+    day = logical_date.astimezone(SHANGHAI).date()
+    if day.day >= 27:
+        return [period_for("month", day).key]
+    previous = day - dt.timedelta(days=1)
+    keys = [period_for("month", previous).key]
+    if day.day == 1 and day.month in (1, 4, 7, 10):
+        keys.append(period_for("quarter", previous).key)
+    return keys
+
+
+def run_reports(keys: list[str]) -> list[str]:
+    from citydata.reports import write_report
+
+    return [str(write_report(k)) for k in keys]

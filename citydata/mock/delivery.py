@@ -1,0 +1,79 @@
+"""Write one mock delivery file (with any requested defects) and its ground-truth manifest.
+
+The manifest goes to $CITYDATA_HOME/manifests/<department>/<resource>/<file>.manifest.json,
+outside the landing zone so ingestion never sees it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+from citydata.generate import generic_rows, write_rows
+from citydata.mock import defects as dfx
+from citydata.mock import generators
+from citydata.registry import Resource
+
+
+def clean_rows(resource: Resource, rows: int, seed: int, now: dt.datetime) -> list[dict]:
+    """Realistic rows for resources the mock knows; generic valid rows for any other."""
+    if generators.known(resource.key):
+        return generators.rows_for(resource.key, rows, seed, now)
+    return generic_rows(resource, rows, seed, now)
+
+
+def manifest_path(manifest_dir: Path, resource: Resource, file_name: str) -> Path:
+    return manifest_dir / resource.department / resource.name / f"{file_name}.manifest.json"
+
+
+def write_delivery(resource: Resource, path: Path, *, rows: int, seed: int, now: dt.datetime,
+                   defect_rate: float = 0.0, defects: list[str] | None = None,
+                   manifest_dir: Path | None = None) -> tuple[Path, Path | None]:
+    """Write `path` (format from the registry) and, when manifest_dir is given, its manifest."""
+    kinds = dfx.parse_kinds(defects)
+    rate = defect_rate
+    if not rate and defects and any(k in dfx.ROW_KINDS for k in kinds):
+        rate = dfx.DEFAULT_RATE
+    if not defects and not rate:
+        kinds = []
+    data = clean_rows(resource, rows, seed, now)
+    bad = dfx.corrupt(resource, data, rate=rate, kinds=kinds, seed=seed, now=now, fmt=resource.format)
+    rendered = generators.render(bad.rows, resource.format)
+    # Written under a dot-name (ignored by the landing zone) and renamed when complete.
+    hidden = path.with_name(f".{path.name}.mock")
+    try:
+        write_rows(rendered, bad.columns, hidden, resource.format, encoding=bad.encoding)
+    except UnicodeEncodeError:  # a character outside GBK: GB18030 is the superset departments use
+        bad.encoding = "gb18030"
+        write_rows(rendered, bad.columns, hidden, resource.format, encoding=bad.encoding)
+    for d in bad.file_defects:
+        if d["kind"] == "gbk_encoding":
+            d["encoding"] = bad.encoding
+        if d["kind"] == "truncated":
+            d.update(dfx.truncate_file(hidden, random.Random(f"{seed}:truncate:{path.name}"), resource.format))
+    hidden.replace(path)
+    if manifest_dir is None:
+        return path, None
+    manifest = {
+        "file": path.name,
+        "department": resource.department,
+        "resource": resource.name,
+        "format": resource.format,
+        "encoding": bad.encoding,
+        "rows": len(bad.rows),
+        "seed": seed,
+        "generated_at": now.astimezone(dt.UTC).isoformat(),
+        "defect_rate": rate,
+        "defects_requested": kinds,
+        "not_applicable": bad.not_applicable,
+        "file_defects": bad.file_defects,
+        "row_defects": bad.row_defects,
+    }
+    mpath = manifest_path(manifest_dir, resource, path.name)
+    mpath.parent.mkdir(parents=True, exist_ok=True)
+    tmp = mpath.with_name(mpath.name + ".part")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(mpath)
+    return path, mpath

@@ -1,0 +1,463 @@
+"""Run a resource's Great Expectations suite (expectations/<department>.<resource>.json) as a check.
+
+GX 1.24 runs inside our own code (the Airflow GX provider conflicts with Airflow 3.3.2):
+the suite is loaded and checked once per process, each Arrow batch is validated through an
+ephemeral pandas context, and GX's per-row results (``unexpected_index_list``) become
+``Failure``s. ``import great_expectations`` costs ~2 s, so it happens lazily, once.
+
+Where an expectation is evaluated depends on what it is about:
+- column-set expectations judge the delivery's header (the raw column names);
+- row-count expectations judge the whole delivery (a file arrives as many batches);
+- everything else runs per batch on the typed rows; per-row results quarantine rows
+  (severity error) or are reported (warning); other batch-level results reject the file.
+
+Suites may reference the shared vocabularies (citydata.quality.vocab) and the event-time
+window as suite parameters: ``{"$PARAMETER": "townships"}``, ``event_time_max`` (now + clock
+skew) and ``event_time_min`` (now − max event age), configured in the suite's
+``meta.citydata`` (``clock_skew_minutes``, ``max_event_age_days``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citydata.coerce import Coerced
+from citydata.errors import CitydataError
+from citydata.quality.checks import BatchResult, Evaluation, Failure
+from citydata.registry import Resource
+
+log = logging.getLogger(__name__)
+
+SEVERITIES = ("error", "warning")
+HEADER_TYPES = frozenset({
+    "expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
+    "expect_table_column_count_to_equal", "expect_table_column_count_to_be_between", "expect_column_to_exist",
+})
+DELIVERY_TYPES = frozenset({"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"})
+UNIQUE_TYPES = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+                          "expect_multicolumn_values_to_be_unique"})
+DEFAULT_MAX_AGE_DAYS = 36500.0  # resources without a lateness rule (registries): only absurd dates
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0, "include_unexpected_rows": False,
+                 "return_unexpected_index_query": False}
+
+
+class SuiteError(CitydataError):
+    """A suite file is malformed; the message names the file (and the expectation)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation of a suite, as our pipeline uses it."""
+
+    index: int
+    type: str
+    kwargs: dict
+    check: str
+    columns: tuple[str, ...]
+    severity: str
+    description: str
+    description_zh: str
+    scope: str  # header / delivery / batch
+    report_column: str | None = None  # meta.column: the column a multi-column rule blames
+
+    @property
+    def column(self) -> str | None:
+        if self.report_column:
+            return self.report_column
+        return ",".join(self.columns) if self.columns else None
+
+
+@dataclass
+class Suite:
+    """A loaded, checked suite: the rules plus the GX suite of the per-batch ones."""
+
+    path: Path
+    name: str
+    rules: list[Rule]
+    clock_skew_minutes: float | None = None  # None: the shared vocabulary's FUTURE_AFTER
+    max_event_age_days: float | None = None  # None: the vocabulary's LATE_AFTER for the resource
+    _gx: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def scoped(self, scope: str) -> list[Rule]:
+        return [r for r in self.rules if r.scope == scope]
+
+    def parameters(self, now: dt.datetime | None = None) -> dict[str, object]:
+        from citydata.mock.vocab import FUTURE_AFTER, LATE_AFTER
+        from citydata.quality.vocab import suite_parameters
+
+        now = now or dt.datetime.now(dt.UTC)
+        skew = dt.timedelta(minutes=self.clock_skew_minutes) if self.clock_skew_minutes is not None else FUTURE_AFTER
+        if self.max_event_age_days is not None:
+            age = dt.timedelta(days=self.max_event_age_days)
+        else:
+            age = LATE_AFTER.get(self.name, dt.timedelta(days=DEFAULT_MAX_AGE_DAYS))
+        return {**suite_parameters(), "event_time_max": now + skew, "event_time_min": now - age}
+
+    def gx_suite(self, scope: str) -> Any:
+        """The GX ExpectationSuite of one scope, built once."""
+        if scope not in self._gx:
+            gx = _gx_module()
+            from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+            exps = [ExpectationConfiguration(type=r.type, kwargs=r.kwargs, meta={"rule": r.index}).to_domain_obj()
+                    for r in self.scoped(scope)]
+            self._gx[scope] = gx.ExpectationSuite(name=f"{self.name}.{scope}", expectations=exps)
+        return self._gx[scope]
+
+
+# ---------------------------------------------------------------- GX, once per process
+
+_LOCK = threading.Lock()
+_VALIDATE_LOCK = threading.Lock()
+_STATE: dict[str, Any] = {}
+
+
+def _gx_module() -> Any:
+    if "gx" not in _STATE:
+        with _LOCK:
+            if "gx" not in _STATE:
+                os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+                import great_expectations as gx
+
+                import citydata.quality.gx_expectations  # noqa: F401 — registers our custom expectations
+
+                _STATE["gx"] = gx
+    return _STATE["gx"]
+
+
+def _batch_definition() -> Any:
+    """An ephemeral context with one pandas dataframe asset; batches are passed per call."""
+    if "bd" not in _STATE:
+        gx = _gx_module()
+        with _LOCK:
+            if "bd" not in _STATE:
+                from great_expectations.data_context.types.base import (
+                    DataContextConfig,
+                    InMemoryStoreBackendDefaults,
+                    ProgressBarsConfig,
+                )
+
+                config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(),
+                                           progress_bars=ProgressBarsConfig(globally=False),
+                                           analytics_enabled=False)
+                ctx = gx.get_context(mode="ephemeral", project_config=config)
+                asset = ctx.data_sources.add_pandas("citydata").add_dataframe_asset("batch")
+                _STATE["bd"] = asset.add_batch_definition_whole_dataframe("whole")
+    return _STATE["bd"]
+
+
+def validate_frame(suite: Any, df: Any, parameters: dict[str, object]) -> Any:
+    """Validate a pandas DataFrame against a GX suite; returns GX's validation result."""
+    import warnings
+
+    bd = _batch_definition()
+    with _VALIDATE_LOCK, warnings.catch_warnings():  # one shared GX context: one validation at a time
+        batch = bd.get_batch(batch_parameters={"dataframe": df})
+        # GX's pandas regex metric uses str.contains; our anchored patterns have groups on purpose.
+        warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+        return batch.validate(suite, result_format=RESULT_FORMAT, expectation_parameters=parameters)
+
+
+# ---------------------------------------------------------------- loading
+
+def suite_path(resource: Resource, directory: Path | None = None) -> Path:
+    if directory is None:
+        directory = expectations_dir()
+    return Path(directory) / f"{resource.key}.json"
+
+
+def expectations_dir() -> Path:
+    """CITYDATA_EXPECTATIONS_DIR, else expectations/ beside (or above) the registry file."""
+    from citydata.config import settings
+
+    cfg = settings()
+    if cfg.expectations_dir:
+        return cfg.expectations_dir
+    base = cfg.registry_path.parent
+    for candidate in (base / "expectations", base.parent / "expectations"):
+        if candidate.is_dir():
+            return candidate
+    return base / "expectations"
+
+
+def _columns_of(kwargs: dict) -> tuple[str, ...]:
+    if "column" in kwargs:
+        return (str(kwargs["column"]),)
+    if "column_A" in kwargs:
+        return (str(kwargs["column_A"]), str(kwargs["column_B"]))
+    if "column_list" in kwargs:
+        return tuple(str(c) for c in kwargs["column_list"])
+    return ()
+
+
+def _rule(i: int, exp: object, resource: Resource | None, where: str) -> Rule:
+    if not isinstance(exp, dict):
+        raise SuiteError(f"{where}: expectation #{i + 1}: expected an object")
+    etype, kwargs, meta = exp.get("type"), exp.get("kwargs", {}), exp.get("meta") or {}
+    label = f"{where}: expectation #{i + 1} ({etype})"
+    if not isinstance(etype, str) or not etype.startswith("expect_"):
+        raise SuiteError(f"{where}: expectation #{i + 1}: 'type' must name an expectation, got {etype!r}")
+    if not isinstance(kwargs, dict) or not isinstance(meta, dict):
+        raise SuiteError(f"{label}: 'kwargs' and 'meta' must be objects")
+    severity = meta.get("severity")
+    if severity not in SEVERITIES:
+        raise SuiteError(f"{label}: meta.severity must be 'error' or 'warning', got {severity!r}")
+    columns = _columns_of(kwargs)
+    if resource is not None:
+        known = {f.name for f in resource.fields}
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise SuiteError(f"{label}: column(s) {unknown} are not fields of {resource.key} in the registry")
+    scope = "header" if etype in HEADER_TYPES else "delivery" if etype in DELIVERY_TYPES else "batch"
+    if etype in DELIVERY_TYPES and "min_value" not in kwargs and "max_value" not in kwargs and "value" not in kwargs:
+        raise SuiteError(f"{label}: needs min_value/max_value (or value)")
+    check = str(meta.get("check") or (f"{etype}:{','.join(columns)}" if columns else etype))
+    blamed = meta.get("column")
+    if blamed is not None and blamed not in columns:
+        raise SuiteError(f"{label}: meta.column {blamed!r} is not one of the expectation's columns {list(columns)}")
+    return Rule(i, etype, kwargs, check, columns, severity, str(meta.get("description") or etype),
+                str(meta.get("description_zh") or meta.get("description") or etype), scope, blamed)
+
+
+def load_suite(path: Path, resource: Resource | None = None) -> Suite:
+    """Read and check a suite file; any problem is one SuiteError naming the file."""
+    where = str(path)
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SuiteError(f"cannot read suite {where}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SuiteError(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("expectations"), list):
+        raise SuiteError(f"{where}: expected a GX ExpectationSuite object with an 'expectations' list")
+    rules = [_rule(i, e, resource, where) for i, e in enumerate(doc["expectations"])]
+    cfg = (doc.get("meta") or {}).get("citydata") or {}
+    try:
+        skew, age = cfg.get("clock_skew_minutes"), cfg.get("max_event_age_days")
+        suite = Suite(Path(path), str(doc.get("name") or Path(path).stem), rules,
+                      None if skew is None else float(skew), None if age is None else float(age))
+    except (TypeError, ValueError, AttributeError):
+        raise SuiteError(f"{where}: meta.citydata clock_skew_minutes / max_event_age_days must be numbers") from None
+    known = suite.parameters()
+    for r in rules:
+        for name in _parameter_refs(r.kwargs):
+            if name not in known:
+                raise SuiteError(f"{where}: expectation #{r.index + 1} ({r.type}): unknown $PARAMETER {name!r} "
+                                 "(not in citydata.quality.vocab.suite_parameters nor event_time_min/max)")
+    # Let GX judge each expectation's kwargs now, so a bad one names itself and the file.
+    for scope in ("header", "batch"):
+        try:
+            suite.gx_suite(scope)
+        except Exception as exc:  # noqa: BLE001 — GX raises many kinds; the user gets one line
+            bad = _first_invalid(suite.scoped(scope))
+            label = f"expectation #{bad.index + 1} ({bad.type})" if bad else "suite"
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SuiteError(f"{where}: {label}: {msg}") from None
+    return suite
+
+
+def _parameter_refs(value: object) -> list[str]:
+    if isinstance(value, dict):
+        if "$PARAMETER" in value:
+            return [str(value["$PARAMETER"])]
+        return [n for v in value.values() for n in _parameter_refs(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _parameter_refs(v)]
+    return []
+
+
+def _first_invalid(rules: list[Rule]) -> Rule | None:
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    for r in rules:
+        try:
+            ExpectationConfiguration(type=r.type, kwargs=r.kwargs).to_domain_obj()
+        except Exception:  # noqa: BLE001
+            return r
+    return None
+
+
+_SUITES: dict[tuple[str, float], Suite] = {}
+
+
+def suite_for(resource: Resource, directory: Path | None = None) -> Suite | None:
+    """The resource's suite (cached per process and file version), or None if it has none."""
+    path = suite_path(resource, directory)
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        log.warning("no expectation suite for %s (%s): only type and required checks run", resource.key, path)
+        return None
+    key = (str(path), mtime)
+    if key not in _SUITES:
+        _SUITES[key] = load_suite(path, resource)
+    return _SUITES[key]
+
+
+# ---------------------------------------------------------------- running
+
+def _index_rows(result: Any, n: int) -> np.ndarray | None:
+    idx = (result.result or {}).get("unexpected_index_list")
+    if idx is None:
+        return None
+    rows = np.asarray([i if isinstance(i, int | np.integer) else i.get("index", -1) for i in idx], dtype=np.int64)
+    return np.unique(rows[(rows >= 0) & (rows < n)])
+
+
+def _observed(result: Any) -> str:
+    r = result.result or {}
+    details = r.get("details") or {}
+    if "mismatched" in details:
+        m = details["mismatched"]
+        return f"unexpected columns {m.get('unexpected') or []}, missing {m.get('missing') or []}"
+    return f"observed {r.get('observed_value')!r}"
+
+
+def _paired(rules: list[Rule], validation: Any) -> list[tuple[Rule, Any]]:
+    """Match GX results (not necessarily in suite order) to our rules by the index in their meta."""
+    by_index = {r.index: r for r in rules}
+    pairs = [(by_index[res.expectation_config.meta["rule"]], res) for res in validation.results]
+    if len(pairs) != len(rules):
+        raise CitydataError(f"GX returned {len(pairs)} results for {len(rules)} expectations")
+    return sorted(pairs, key=lambda p: p[0].index)
+
+
+class SuiteCheck:
+    """A check (``Check`` interface) backed by a GX suite; one instance per delivery."""
+
+    def __init__(self, suite: Suite, resource: Resource, now: dt.datetime | None = None) -> None:
+        self.suite, self.resource = suite, resource
+        self.params = suite.parameters(now)
+        self.batches = 0
+        self._earlier: list[Any] = []  # key/row hashes of earlier batches, for cross-batch duplicates
+
+    # Called once with the delivery's raw column names.
+    def begin(self, columns: list[str]) -> BatchResult:
+        out = BatchResult()
+        rules = self.suite.scoped("header")
+        if not rules:
+            return out
+        import pandas as pd
+
+        res = validate_frame(self.suite.gx_suite("header"), pd.DataFrame(columns=list(columns)), self.params)
+        for rule, r in _paired(rules, res):
+            self._batch_level(out, rule, r, 1)
+        return out
+
+    def finish(self, rows_read: int) -> BatchResult:
+        """Delivery-level rules (row count) on the whole delivery."""
+        out = BatchResult()
+        for rule in self.suite.scoped("delivery"):
+            k = rule.kwargs
+            if "value" in k:
+                ok, want = rows_read == int(k["value"]), f"exactly {k['value']}"
+            else:
+                lo, hi = k.get("min_value"), k.get("max_value")
+                ok = (lo is None or rows_read >= lo) and (hi is None or rows_read <= hi)
+                want = f"between {lo if lo is not None else '-inf'} and {hi if hi is not None else 'inf'}"
+            out.evaluations.append(Evaluation(rule.check, None, rule.severity, 1, 0 if ok else 1, "delivery",
+                                              rule.description))
+            if not ok and rule.severity == "error":
+                out.batch_errors.append(f"{rule.check}: {rows_read} rows, expected {want}")
+        return out
+
+    def _batch_level(self, out: BatchResult, rule: Rule, r: Any, evaluated: int) -> None:
+        failed = not r.success
+        out.evaluations.append(Evaluation(rule.check, rule.column, rule.severity, evaluated, int(failed),
+                                          rule.scope, rule.description))
+        if failed and rule.severity == "error":
+            out.batch_errors.append(f"{rule.check}: {rule.description} ({_observed(r)})")
+
+    def __call__(self, coerced: Coerced, resource: Resource) -> BatchResult:
+        out = BatchResult()
+        rules = self.suite.scoped("batch")
+        n = coerced.table.num_rows
+        if not rules or n == 0:
+            return out
+        df = coerced.table.to_pandas()
+        res = validate_frame(self.suite.gx_suite("batch"), df, self.params)
+        invalid = np.zeros(n, dtype=bool)
+        for mask in coerced.invalid.values():
+            invalid |= mask.to_numpy(zero_copy_only=False)
+        required = set(resource.required_fields)
+        for rule, r in _paired(rules, res):
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                raise CitydataError(f"{self.suite.path}: expectation #{rule.index + 1} ({rule.type}) failed to run: "
+                                    f"{(r.exception_info.get('exception_message') or '').splitlines()[0]}")
+            rows = _index_rows(r, n)
+            if rows is None:  # an aggregate over the batch
+                self._batch_level(out, rule, r, n)
+                continue
+            if rule.type == "expect_column_values_to_not_be_null":
+                rows = rows[~invalid[rows]]  # unparseable values are already type errors
+            if rule.type in UNIQUE_TYPES:
+                rows = self._conflicting(df, rows)
+            out.evaluations.append(Evaluation(rule.check, rule.column, rule.severity, n, int(rows.size), "row",
+                                              rule.description))
+            if rule.type == "expect_column_values_to_not_be_null" and set(rule.columns) <= required:
+                continue  # reported by the built-in required check; don't list the same problem twice
+            if rows.size:
+                out.failures.append(Failure(rule.check, rule.column, rule.severity, rows, n, rule.description))
+        self._cross_batch(df, out, rules)
+        self.batches += 1
+        return out
+
+    def _conflicting(self, df: Any, rows: np.ndarray) -> np.ndarray:
+        """Of rows sharing a key, keep only those whose key has differing versions.
+
+        Identical copies of a row are duplicates the loader counts (rows_duplicate); only
+        conflicting versions of one key are a data error.
+        """
+        if rows.size == 0:
+            return rows
+        key = list(self.resource.primary_key)
+        sub = df.iloc[rows]
+        versions = sub.drop_duplicates().groupby(key, dropna=False, sort=False).size()
+        conflict = versions[versions > 1].index
+        keyed = sub.set_index(key).index
+        return rows[np.asarray(keyed.isin(conflict), dtype=bool)]
+
+    def _cross_batch(self, df: Any, out: BatchResult, rules: list[Rule]) -> None:
+        """Keys that conflict with a version in an earlier batch of the same delivery."""
+        unique = [r for r in rules if r.type in UNIQUE_TYPES and set(r.columns) == set(self.resource.primary_key)]
+        if not unique:
+            return
+        self._earlier.append(df)
+        if len(self._earlier) < 2:
+            return
+        import pandas as pd
+
+        key = list(self.resource.primary_key)
+        hashes = []
+        for i, frame in enumerate(self._earlier):
+            if not isinstance(frame, tuple):
+                k = pd.util.hash_pandas_object(frame[key], index=False).to_numpy()
+                v = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+                self._earlier[i] = frame = (k, v)
+            hashes.append(frame)
+        cur_k, cur_v = hashes[-1]
+        prev_k = np.concatenate([h[0] for h in hashes[:-1]])
+        prev_v = np.concatenate([h[1] for h in hashes[:-1]])
+        candidates = np.flatnonzero(np.isin(cur_k, prev_k))
+        if candidates.size == 0:
+            return
+        seen: dict[int, set[int]] = {}
+        for k, v in zip(prev_k[np.isin(prev_k, cur_k[candidates])].tolist(),
+                        prev_v[np.isin(prev_k, cur_k[candidates])].tolist(), strict=True):
+            seen.setdefault(k, set()).add(v)
+        rows = np.asarray([i for i in candidates.tolist() if seen[int(cur_k[i])] - {int(cur_v[i])}], dtype=np.int64)
+        rule = unique[0]
+        if rows.size:
+            out.failures.append(Failure(rule.check, rule.column, rule.severity, rows, len(df),
+                                        rule.description + " (conflicts with an earlier part of the delivery)"))
+            out.evaluations.append(Evaluation(rule.check, rule.column, rule.severity, 0, int(rows.size), "row",
+                                              rule.description))

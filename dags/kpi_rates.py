@@ -1,0 +1,61 @@
+"""kpi_rates: recompute the indicators (collection, sharing, energy coverage) into the kpi tables.
+
+Runs when any ingest DAG updates a core asset (current day, in progress) and every day at
+00:20 Asia/Shanghai (the day that just ended, its month and quarter). Backfillable: the
+logical date picks the day (see citydata.kpi.jobs). Param ``date`` (YYYY-MM-DD) overrides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+
+from citydata.registry import load_registry
+
+REGISTRY = load_registry()
+CORE_ASSETS = [Asset(name=f"core.{r.department}.{r.name}", uri=f"citydata://warehouse/core/{r.department}/{r.name}")
+               for r in REGISTRY.resources]
+
+
+@dag(
+    dag_id="kpi_rates",
+    description="指标计算: 实时采集率 / 实时共享率 / 家庭能源自动化采集覆盖率",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("20 0 * * *", timezone="Asia/Shanghai"),
+        assets=AssetAny(*CORE_ASSETS),
+    ),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "citydata", "retries": 2, "retry_delay": timedelta(seconds=30)},
+    params={"date": Param(None, type=["null", "string"],
+                          description="YYYY-MM-DD: recompute this day (and the one before)")},
+    tags=["citydata", "kpi"],
+    doc_md=__doc__,
+)
+def kpi_rates() -> None:
+    @task
+    def compute(**context: object) -> list[dict]:
+        from citydata.kpi.jobs import rate_periods, run_kpi_rates
+
+        run = context["dag_run"]
+        asset_triggered = "asset" in str(getattr(run, "run_type", "")).lower()
+        periods = rate_periods(context.get("logical_date"), run.run_after, asset_triggered,
+                               (context.get("params") or {}).get("date"))
+        return run_kpi_rates(periods)
+
+    @task(retries=3, retry_delay=timedelta(minutes=1), retry_exponential_backoff=2)
+    def alert_engineers(computed: list[dict]) -> dict:
+        """Email the data-center engineers about complete periods below target (once per situation)."""
+        from citydata_notify.dag_tasks import current_run_id
+        from citydata_notify.sender import notify_rates
+
+        from citydata.notify.alerts import completed_kpi_rows
+
+        return notify_rates(completed_kpi_rows(computed), run_id=current_run_id())
+
+    alert_engineers(compute())
+
+
+kpi_rates()

@@ -1,0 +1,2 @@
+SELECT * FROM kpi.resource_rates WHERE period_type = :period_type AND period_key = :period_key
+ORDER BY department, resource;

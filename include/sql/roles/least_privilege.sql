@@ -1,0 +1,21 @@
+-- Least-privilege roles beside the sharing roles (citydata.share.roles): PostgreSQL only, idempotent,
+-- NOLOGIN group roles (deployments grant LOGIN users membership: GRANT citydata_ingest_writer TO airflow).
+-- Run by the warehouse owner after the schema exists (tables created later need a re-run, like the share grants).
+--
+-- citydata_ingest_writer: what the ingest and pull tasks do and nothing more: read and write core/raw,
+--   append to audit/quality and move watermarks; no DELETE/TRUNCATE (the audit log is append-only for it),
+--   no DDL, nothing in share/kpi.
+-- citydata_dashboard_reader: reads the indicators (kpi) and the ingest log; never raw/core/quality data.
+DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'citydata_ingest_writer') THEN CREATE ROLE citydata_ingest_writer NOLOGIN; END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'citydata_dashboard_reader') THEN CREATE ROLE citydata_dashboard_reader NOLOGIN; END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA raw, core, audit, quality, meta, share, kpi FROM citydata_ingest_writer, citydata_dashboard_reader;
+REVOKE ALL ON SCHEMA raw, core, audit, quality, meta, share, kpi FROM citydata_ingest_writer, citydata_dashboard_reader;
+
+GRANT USAGE ON SCHEMA raw, core, audit, quality, meta TO citydata_ingest_writer;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA raw, core, audit, quality, meta TO citydata_ingest_writer;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA raw, core, audit, quality, meta TO citydata_ingest_writer;
+
+GRANT USAGE ON SCHEMA kpi, audit TO citydata_dashboard_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA kpi TO citydata_dashboard_reader;
+GRANT SELECT ON audit.ingest_log TO citydata_dashboard_reader;
