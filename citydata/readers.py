@@ -7,6 +7,7 @@ to the registry's types later, so one bad value costs one row, not the whole fil
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import io
 import json
 import re
@@ -200,14 +201,17 @@ def _ragged_row(path: Path, encoding: str, width: int) -> str | None:
     return None
 
 
-def _as_text(value: object) -> str | None:
+def as_text(value: object) -> str | None:
+    """One source value as the text the coercion layer parses (JSON, API and database rows)."""
     if value is None:
         return None
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float):
         return repr(value)
     return json.dumps(value, ensure_ascii=False)
 
@@ -238,7 +242,7 @@ def _records_to_batches(records: Iterator[tuple[int, object]], where: str) -> Fi
                 if key not in seen:
                     seen.add(key)
                     columns.append(key)
-                row[key] = _as_text(v)
+                row[key] = as_text(v)
             rows.append(row)
             if len(rows) == JSON_BATCH_ROWS:
                 yield build(rows)

@@ -24,7 +24,7 @@ def _records(n: int) -> list[dict]:
 
 def _expected(records: list[dict]) -> list[dict]:
     """What the reader promises per row: every value as text (JSON for lists), keys lower-cased."""
-    return [{k.lower(): readers._as_text(v) for k, v in r.items()} for r in records]
+    return [{k.lower(): readers.as_text(v) for k, v in r.items()} for r in records]
 
 
 def _rows(path: Path) -> tuple[list[str], list[dict], int]:

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from citydata.readers import as_text
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -62,22 +64,6 @@ def max_time(values: Iterable[object], current: dt.datetime | None = None) -> dt
     return current
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, int | float):
-        return repr(value)
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
-
-
 def records_to_batch(records: Sequence[dict], columns: Sequence[str]) -> pa.RecordBatch:
     """JSON-like records → a batch of text columns (keys lower-cased, unknown keys kept)."""
     names = list(columns)
@@ -90,7 +76,7 @@ def records_to_batch(records: Sequence[dict], columns: Sequence[str]) -> pa.Reco
                 seen.add(k)
                 names.append(k)
         rows.append(row)
-    arrays = [pa.array([_text(r.get(c)) for r in rows], pa.string()) for c in names]
+    arrays = [pa.array([as_text(r.get(c)) for r in rows], pa.string()) for c in names]
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
@@ -104,6 +90,6 @@ def rows_to_batch(rows: Sequence[Sequence[object]], columns: Sequence[str]) -> p
             if pa.types.is_null(arr.type):
                 arr = pa.array(values, pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arr = pa.array([_text(v) for v in values], pa.string())
+            arr = pa.array([as_text(v) for v in values], pa.string())
         arrays.append(arr)
     return pa.RecordBatch.from_arrays(arrays, names=list(columns))
