@@ -95,7 +95,10 @@ def ingest(url: str, files: list[Path], *, profile: Path | None = None) -> dict:
         cmd = [PY, str(BENCH / "ingest_once.py"), "--json", "--url", url, "--home", home, *map(str, files)]
         if profile:
             cmd += ["--profile", str(profile)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
+        out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO)
+    if out.returncode != 0:
+        tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-15:])
+        raise SystemExit(f"bench: ingest_once.py failed (exit {out.returncode}):\n{tail}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     for run in result["runs"]:
         accounted = run["rows_loaded"] + run["rows_quarantined"] + run["rows_duplicate"]
