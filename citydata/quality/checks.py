@@ -94,26 +94,25 @@ def run_checks(checks: list[Check], coerced: Coerced, resource: Resource) -> Bat
     return out
 
 
-def begin_delivery(checks: list[Check], columns: list[str]) -> BatchResult:
-    """Checks of the delivery's header (raw column names), for checks that have them."""
+def _delivery_checks(checks: list[Check], hook: str, arg: object) -> BatchResult:
     out = BatchResult()
     for check in checks:
-        if hasattr(check, "begin"):
-            r = check.begin(columns)
+        method = getattr(check, hook, None)
+        if method is not None:
+            r = method(arg)
             out.batch_errors.extend(r.batch_errors)
             out.evaluations.extend(r.evaluations)
     return out
+
+
+def begin_delivery(checks: list[Check], columns: list[str]) -> BatchResult:
+    """Checks of the delivery's header (raw column names), for checks that have them."""
+    return _delivery_checks(checks, "begin", columns)
 
 
 def finish_delivery(checks: list[Check], rows_read: int) -> BatchResult:
     """Checks of the whole delivery (e.g. row count), after its last batch."""
-    out = BatchResult()
-    for check in checks:
-        if hasattr(check, "finish"):
-            r = check.finish(rows_read)
-            out.batch_errors.extend(r.batch_errors)
-            out.evaluations.extend(r.evaluations)
-    return out
+    return _delivery_checks(checks, "finish", rows_read)
 
 
 def checks_for(resource: Resource) -> list[Check]:
