@@ -125,6 +125,7 @@ def test_warning_keeps_the_row_error_quarantines_it() -> None:
     rows[0]["plate_no"] = "鲁QA1234"
     rows[1]["plate_no"] = "京A12345"  # legal, not local: warning
     rows[2]["plate_no"] = "鲁Q12"  # malformed: error
+    rows[3]["plate_no"] = "鲁QB5678"  # the generator picks ~6 % non-local plates; keep this row local
     rows[3]["entry_time"], rows[3]["exit_time"] = _now(30), _now(90)  # exit before entry: error
     checks = checks_for(res)
     result = run_checks(checks, coerce_batch(_batch(rows), res), res)
