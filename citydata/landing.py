@@ -57,36 +57,63 @@ def in_progress(name: str) -> bool:
 
 def waiting_files(registry: Registry, department: str, cfg: Settings) -> list[Landed]:
     """Every complete file under landing/<department>/, oldest first."""
-    dept_dir = cfg.landing_dir / department
-    if dept_dir.is_symlink():  # e.g. a link to another department's folder: never followed
-        log.error("landing/%s is a symbolic link: not read (a department folder must be a real folder)", department)
+    dept_dir = _department_dir(department, cfg)
+    if dept_dir is None:
         return []
-    if not dept_dir.is_dir():
-        return []
-    resources = registry.department(department).resources
     out: list[Landed] = []
     for entry in sorted(dept_dir.iterdir()):
         if in_progress(entry.name):
             continue
-        if entry.is_symlink():
-            out.append(Landed(entry, department, UNKNOWN, "symbolic links are not accepted in the landing zone"))
-        elif entry.is_file():
-            out.append(Landed(entry, department, UNKNOWN, "file is not inside a resource folder"))
-        elif entry.is_dir():
-            known = entry.name in resources
-            for f in sorted(entry.iterdir()):
-                if in_progress(f.name):
-                    continue
-                if f.is_symlink():
-                    problem = "symbolic links are not accepted in the landing zone"
-                elif not f.is_file():
-                    problem = "not a regular file"
-                elif not known:
-                    problem = f"folder {entry.name!r} is not a resource of department {department}"
-                else:
-                    problem = None
-                out.append(Landed(f, department, entry.name if known else UNKNOWN, problem))
+        if entry.is_dir() and not entry.is_symlink():
+            out += [_in_folder(f, registry, department) for f in sorted(entry.iterdir()) if not in_progress(f.name)]
+        elif landed := _at_top(entry, department):
+            out.append(landed)
     return sorted(out, key=lambda x: (_mtime(x.path), x.relative))
+
+
+def waiting_file(path: Path, registry: Registry, department: str, cfg: Settings) -> Landed | None:
+    """The file at ``path`` judged exactly as ``waiting_files`` judges it, or None when it is not
+    waiting (any more). A lookup, not a listing: a run of N files does not list the folder N times."""
+    dept_dir = _department_dir(department, cfg)
+    if dept_dir is None or in_progress(path.name) or not os.path.lexists(path):
+        return None
+    if path.parent == dept_dir:
+        return _at_top(path, department)
+    folder = path.parent
+    if folder.parent != dept_dir or in_progress(folder.name) or folder.is_symlink() or not folder.is_dir():
+        return None
+    return _in_folder(path, registry, department)
+
+
+def _department_dir(department: str, cfg: Settings) -> Path | None:
+    dept_dir = cfg.landing_dir / department
+    if dept_dir.is_symlink():  # e.g. a link to another department's folder: never followed
+        log.error("landing/%s is a symbolic link: not read (a department folder must be a real folder)", department)
+        return None
+    return dept_dir if dept_dir.is_dir() else None
+
+
+def _at_top(entry: Path, department: str) -> Landed | None:
+    """An entry directly in landing/<department>/ (not a folder): always a problem."""
+    if entry.is_symlink():
+        return Landed(entry, department, UNKNOWN, "symbolic links are not accepted in the landing zone")
+    if entry.is_file():
+        return Landed(entry, department, UNKNOWN, "file is not inside a resource folder")
+    return None
+
+
+def _in_folder(f: Path, registry: Registry, department: str) -> Landed:
+    """An entry of landing/<department>/<folder>/."""
+    known = f.parent.name in registry.department(department).resources
+    if f.is_symlink():
+        problem = "symbolic links are not accepted in the landing zone"
+    elif not f.is_file():
+        problem = "not a regular file"
+    elif not known:
+        problem = f"folder {f.parent.name!r} is not a resource of department {department}"
+    else:
+        problem = None
+    return Landed(f, department, f.parent.name if known else UNKNOWN, problem)
 
 
 def _mtime(path: Path) -> float:

@@ -30,11 +30,11 @@ def ingest_path(department: str, relative: str, run_id: str | None = None) -> di
     path = (cfg.landing_dir / relative)
     if Path(relative).is_absolute() or ".." in Path(relative).parts or not relative.startswith(f"{department}/"):
         raise CitydataError(f"refusing path {relative!r}: not inside landing/{department}/")
-    matches = [f for f in landing.waiting_files(registry, department, cfg) if f.path == path]
-    if not matches:
+    landed = landing.waiting_file(path, registry, department, cfg)
+    if landed is None:
         return {"department": department, "resource": None, "source": relative, "status": "skipped",
                 "reason": "no longer waiting (already processed)"}
-    record = ingest_file(matches[0], registry, cfg, run_id=run_id).as_dict()
+    record = ingest_file(landed, registry, cfg, run_id=run_id).as_dict()
     if record["status"] in ("loaded", "partial") and record.get("resource"):
         record["published"] = publish_after_ingest(department, record["resource"])
     return record
