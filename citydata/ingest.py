@@ -20,7 +20,14 @@ from citydata import landing
 from citydata.coerce import coerce_batch
 from citydata.config import Settings, settings
 from citydata.errors import CitydataError, FileRejected
-from citydata.quality.checks import BatchResult, begin_delivery, checks_for, finish_delivery, run_checks
+from citydata.quality.checks import (
+    BatchResult,
+    begin_delivery,
+    checks_for,
+    finish_delivery,
+    keys_unique,
+    run_checks,
+)
 from citydata.quality.results import ValidationSummary, save_results
 from citydata.readers import read_file
 from citydata.registry import Registry, Resource, load_registry
@@ -151,10 +158,10 @@ def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.Reco
             load.quarantine(held)
             summary.add_samples(held)
             good = pa.array(~bad)
-            load.stage(coerced.table.filter(good), positions.filter(good))
+            load.stage(coerced.table.filter(good), positions.filter(good), keys_unique=keys_unique(checks))
             quarantined += int(bad.sum())
         else:
-            load.stage(coerced.table, positions)
+            load.stage(coerced.table, positions, keys_unique=keys_unique(checks))
         rows_read += n
     final = finish_delivery(checks, rows_read)
     batch_errors.extend(final.batch_errors)
@@ -173,7 +180,7 @@ def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.Reco
         )
         rej.validation = summary
         raise rej
-    loaded = load.upsert()
+    loaded = load.upsert(keys_unique=keys_unique(checks))
     duplicate = rows_read - quarantined - loaded
     status = "partial" if quarantined else "loaded"
     reason = _summarise(failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)

@@ -115,6 +115,11 @@ def finish_delivery(checks: list[Check], rows_read: int) -> BatchResult:
     return _delivery_checks(checks, "finish", rows_read)
 
 
+def keys_unique(checks: list[Check]) -> bool:
+    """True when a check vouches that no primary key occurs twice in the delivery (after its last batch)."""
+    return any(getattr(check, "keys_unique", lambda: False)() for check in checks)
+
+
 def checks_for(resource: Resource) -> list[Check]:
     """The checks every batch of a resource goes through, in order (fresh per delivery).
 

@@ -339,6 +339,19 @@ class SuiteCheck:
         self.params = suite.parameters(now)
         self.batches = 0
         self._earlier: list[Any] = []  # key/row hashes of earlier batches, for cross-batch duplicates
+        self._key_rule = any(r.type in UNIQUE_TYPES and set(r.columns) == set(resource.primary_key)
+                             for r in suite.scoped("batch"))
+        self._keys_seen = 0  # rows whose primary key another row of the delivery also has (any version)
+        self._keys_checked = 0  # batches whose keys GX judged row by row
+
+    def keys_unique(self) -> bool:
+        """True when no primary key occurs twice in the delivery (so the loader need not de-duplicate).
+
+        Only a suite with a uniqueness rule on exactly the primary key can vouch for that; it
+        counts identical copies too (GX flags every row of a repeated key, before we keep only
+        conflicting versions as errors). A hash collision across batches errs on the safe side.
+        """
+        return self._key_rule and self._keys_checked == self.batches and self._keys_seen == 0
 
     # Called once with the delivery's raw column names.
     def begin(self, columns: list[str]) -> BatchResult:
@@ -389,6 +402,7 @@ class SuiteCheck:
         for mask in coerced.invalid.values():
             invalid |= mask.to_numpy(zero_copy_only=False)
         required = set(resource.required_fields)
+        keys_checked = 0
         for rule, r in _paired(rules, res):
             if r.exception_info and r.exception_info.get("raised_exception"):
                 raise CitydataError(f"{self.suite.path}: expectation #{rule.index + 1} ({rule.type}) failed to run: "
@@ -400,6 +414,9 @@ class SuiteCheck:
             if rule.type == "expect_column_values_to_not_be_null":
                 rows = rows[~invalid[rows]]  # unparseable values are already type errors
             if rule.type in UNIQUE_TYPES:
+                if set(rule.columns) == set(resource.primary_key):
+                    self._keys_seen += int(rows.size)
+                    keys_checked = 1
                 rows = self._conflicting(df, rows)
             out.evaluations.append(Evaluation(rule.check, rule.column, rule.severity, n, int(rows.size), "row",
                                               rule.description))
@@ -409,6 +426,7 @@ class SuiteCheck:
                 out.failures.append(Failure(rule.check, rule.column, rule.severity, rows, n, rule.description))
         self._cross_batch(df, out, rules)
         self.batches += 1
+        self._keys_checked += keys_checked
         return out
 
     def _conflicting(self, df: Any, rows: np.ndarray) -> np.ndarray:
@@ -448,6 +466,7 @@ class SuiteCheck:
         prev_k = np.concatenate([h[0] for h in hashes[:-1]])
         prev_v = np.concatenate([h[1] for h in hashes[:-1]])
         candidates = np.flatnonzero(np.isin(cur_k, prev_k))
+        self._keys_seen += int(candidates.size)
         if candidates.size == 0:
             return
         seen: dict[int, set[int]] = {}

@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, text
@@ -76,7 +77,11 @@ class BatchLoad:
         self.staging = f"stg_{resource.table}"
         self.deduped = f"stg_{resource.table}_d"
         self.columns = [f.name for f in resource.fields]
-        self.first_load = False  # set by upsert(): True when the first-load shortcut was taken
+        self.first_load = False  # True when a first-load shortcut (indexes dropped and rebuilt) was taken
+        self.deduplicated = False  # set by upsert(): True when the staged rows were de-duplicated in SQL
+        self.direct: bool | None = None  # PostgreSQL: rows go straight into an empty core table (decided once)
+        self.direct_rows = 0
+        self._indexes: list = []
         self.batch_id = conn.execute(
             text(sql_file("audit/open_batch.sql", self.dialect)),
             {"department": resource.department, "resource": resource.name, "source_kind": source_kind,
@@ -88,18 +93,30 @@ class BatchLoad:
         self._drop_staging()
         conn.execute(text(sql_file("load/staging.sql", self.dialect, staging=self.staging, columns=cols)))
 
-    def stage(self, table: pa.Table, rows: pa.Array) -> None:
-        """Add typed rows; ``rows`` holds their positions in the source (last one wins)."""
+    def stage(self, table: pa.Table, rows: pa.Array, *, keys_unique: bool = False) -> None:
+        """Add typed rows; ``rows`` holds their positions in the source (last one wins).
+
+        ``keys_unique``: no primary key of the delivery so far (this batch included) repeats.
+        On PostgreSQL, while that holds and the core table was empty, rows are copied straight
+        into core (the direct first load, see ``_start_direct``); otherwise into staging.
+        """
         if table.num_rows == 0:
             return
-        table = table.append_column("_row", rows)
-        if self.dialect == "postgresql":
-            self._copy(table)
-        else:
-            self._insert(table)
+        if self.dialect != "postgresql":
+            self._insert(table.append_column("_row", rows))
+            self.staged += table.num_rows
+            return
+        if keys_unique and self.direct is None and not self.staged:
+            self.direct = table.num_rows >= FIRST_LOAD_MIN_ROWS and self._start_direct()
+        if keys_unique and self.direct:
+            batch = pa.array(np.full(table.num_rows, self.batch_id, dtype=np.int64))
+            self._copy(table.append_column("_batch_id", batch), qualify("core", self.resource.table, self.dialect))
+            self.direct_rows += table.num_rows
+            return
+        self._copy(table.append_column("_row", rows), self.staging)
         self.staged += table.num_rows
 
-    def _copy(self, table: pa.Table) -> None:
+    def _copy(self, table: pa.Table, target: str) -> None:
         import pyarrow.csv as pacsv
 
         for i, field in enumerate(table.schema):
@@ -109,7 +126,7 @@ class BatchLoad:
         pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
         cols = ", ".join(table.column_names)
         raw = self.conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {self.staging} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(buf.getbuffer())
 
     def _insert(self, table: pa.Table) -> None:
@@ -142,13 +159,18 @@ class BatchLoad:
             ],
         )
 
-    def upsert(self) -> int:
-        """Move staged rows into core; returns rows inserted or changed (the rest are duplicates)."""
-        if not self.staged:
+    def upsert(self, *, keys_unique: bool = False) -> int:
+        """Move staged rows into core; returns rows inserted or changed (the rest are duplicates).
+
+        ``keys_unique``: the checks saw no primary key twice in the delivery, so PostgreSQL
+        joins the staging table directly instead of first de-duplicating it (a sort of every
+        row: the largest single step of the load).
+        """
+        if self.dialect != "postgresql":
+            return self._upsert_portable() if self.staged else 0
+        if not self.staged and not self.direct:
             return 0
-        if self.dialect == "postgresql":
-            return self._upsert_postgresql()
-        return self._upsert_portable()
+        return self._upsert_postgresql(keys_unique)
 
     def _params(self) -> dict[str, str]:
         r = self.resource
@@ -170,31 +192,47 @@ class BatchLoad:
         """SQLite: one INSERT … ON CONFLICT DO UPDATE … WHERE changed (BEGIN IMMEDIATE serialises writers)."""
         return self.conn.execute(text(sql_file("load/upsert.sql", self.dialect, **self._params()))).rowcount
 
-    def _upsert_postgresql(self) -> int:
-        conn, p = self.conn, self._params()
+    def _pg_settings(self) -> None:
         for name, value in PG_LOAD_SETTINGS.items():
-            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+            self.conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+
+    def _upsert_postgresql(self, keys_unique: bool) -> int:
+        conn, p = self.conn, self._params()
+        if self.direct:  # core was empty and holds the direct rows; its indexes are dropped
+            merged = self._merge(p, keys_unique) if self.staged else 0
+            self._rebuild_indexes(p)
+            return self.direct_rows + merged
+        self._pg_settings()
         # Writers of this core table queue here until we commit (readers are not blocked), so
-        # the NOT EXISTS insert and the emptiness test below cannot race with another load.
+        # the MERGE and the emptiness test below cannot race with another load.
         conn.execute(text(f"LOCK TABLE {p['target']} IN SHARE ROW EXCLUSIVE MODE"))
-        self._timed("dedup", "load/dedup.sql", p)
-        conn.execute(text(f"ANALYZE {self.deduped}"))  # temp tables are never auto-analysed
         if self.staged >= FIRST_LOAD_MIN_ROWS and conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p))).scalar_one():
-            shortcut = self._first_load(p)
-            if shortcut is not None:
-                return shortcut
-        r = self.resource
-        changed = 0
-        non_key = [c for c in self.columns if c not in r.primary_key]
-        if non_key:
-            changed = self._timed("update changed", "load/update_changed.sql", {
-                **p,
-                "set_columns": ", ".join(f"{c} = s.{c}" for c in non_key),
-                "current_columns": ", ".join(f"cur.{c}" for c in non_key),
-                "new_columns": ", ".join(f"s.{c}" for c in non_key),
-            })
-        inserted = self._timed("insert new", "load/insert_new.sql", p)
-        return changed + inserted
+            # Empty core table: building each index once is several times cheaper than
+            # maintaining it row by row.
+            conn.execute(text(f"LOCK TABLE {p['target']} IN ACCESS EXCLUSIVE MODE"))
+            if self._drop_indexes(p):
+                self.first_load = True
+                merged = self._merge(p, keys_unique)
+                self._rebuild_indexes(p)
+                return merged
+        return self._merge(p, keys_unique)
+
+    def _merge(self, p: dict[str, str], keys_unique: bool) -> int:
+        """Staged rows → core in one MERGE, after keeping the last version of each key unless they are unique."""
+        self.deduplicated = not keys_unique
+        if keys_unique:
+            p = {**p, "deduped": self.staging}
+        else:
+            self._timed("dedup", "load/dedup.sql", p)
+        self.conn.execute(text(f"ANALYZE {p['deduped']}"))  # temp tables are never auto-analysed
+        # a table whose columns are all key has nothing to update: its WHEN MATCHED never fires
+        non_key = [c for c in self.columns if c not in self.resource.primary_key] or list(self.resource.primary_key)
+        return self._timed("merge", "load/merge.sql", {
+            **p,
+            "set_columns": ", ".join(f"{c} = s.{c}" for c in non_key),
+            "new_columns": ", ".join(f"s.{c}" for c in non_key),
+            "new_all": ", ".join(f"s.{c}" for c in self.columns),
+        })
 
     def _timed(self, step: str, name: str, params: dict[str, str]) -> int:
         t0 = time.perf_counter()
@@ -202,36 +240,55 @@ class BatchLoad:
         log.debug("%s %s: %d rows in %.2f s", self.resource.key, step, n, time.perf_counter() - t0)
         return n
 
-    def _first_load(self, p: dict[str, str]) -> int | None:
-        """Empty core table: drop its indexes, insert in key order, rebuild them (one transaction).
+    def _start_direct(self) -> bool:
+        """Direct first load: if core is empty, lock it, drop its indexes and COPY the delivery
+        straight into it (no staging copy, no INSERT … SELECT); the indexes are rebuilt by upsert().
 
-        Building an index once over sorted rows is several times cheaper than maintaining it
-        row by row. The exclusive lock keeps readers out until commit; they would see an empty
-        table anyway. Returns None (normal path) when foreign keys or unusual constraints
-        depend on the indexes.
+        Taken at the first batch, only while the checks vouch that no key repeats; a later
+        batch that repeats a key goes to staging and is merged (last version wins) before the
+        rebuild. The exclusive lock keeps readers of the (empty) table waiting until commit.
         """
-        conn = self.conn
+        conn, p = self.conn, self._params()
+        if not conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p))).scalar_one():
+            return False
+        self._pg_settings()
         conn.execute(text(f"LOCK TABLE {p['target']} IN ACCESS EXCLUSIVE MODE"))
+        if not conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p))).scalar_one():
+            return False  # another load got there first; we hold its lock now, the normal path follows
+        if not self._drop_indexes(p):
+            return False
+        self.first_load = True
+        log.debug("%s: direct first load into the empty core table", self.resource.key)
+        return True
+
+    def _drop_indexes(self, p: dict[str, str]) -> bool:
+        """Drop the core table's indexes, remembering them (read from the catalog, so any index
+        someone adds is kept); False (nothing dropped) when foreign keys or unusual constraints
+        depend on them."""
+        conn = self.conn
         indexes = conn.execute(text(sql_file("load/target_indexes.sql", self.dialect)), {"target": p["target"]}).all()
         if any(ix.fk_refs or (ix.constraint_type not in (None, "p", "u")) for ix in indexes):
-            return None
+            return False
         for ix in indexes:
             if ix.constraint_name:
                 conn.execute(text(f'ALTER TABLE {p["target"]} DROP CONSTRAINT "{ix.constraint_name}"'))
             else:
                 conn.execute(text(f"DROP INDEX {ix.index_name}"))
-        inserted = self._timed("first-load insert", "load/insert_new.sql", p)
+        self._indexes = indexes
+        return True
+
+    def _rebuild_indexes(self, p: dict[str, str]) -> None:
+        """Recreate the dropped indexes exactly as they were and analyse the table."""
+        conn = self.conn
         t0 = time.perf_counter()
-        for ix in indexes:
+        for ix in self._indexes:
             if ix.constraint_name:
                 conn.execute(text(f'ALTER TABLE {p["target"]} ADD CONSTRAINT "{ix.constraint_name}" {ix.constraint_def}'))
             else:
                 conn.execute(text(ix.index_def))
         conn.execute(text(f"ANALYZE {p['target']}"))  # the next load plans its joins on real numbers
-        log.debug("%s first load: %d indexes rebuilt and analysed in %.2f s", self.resource.key, len(indexes),
+        log.debug("%s first load: %d indexes rebuilt and analysed in %.2f s", self.resource.key, len(self._indexes),
                   time.perf_counter() - t0)
-        self.first_load = True
-        return inserted
 
     def _drop_staging(self) -> None:
         self.conn.execute(text(f"DROP TABLE IF EXISTS {self.staging}"))
