@@ -4,11 +4,12 @@ PostgreSQL stages with COPY (psycopg 3) from Arrow-written CSV; SQLite with exec
 Either way the rows reach core through set-based SQL, and the audit row that records the
 accounting and t_landed commits in the same transaction.
 
-Where the time goes (bench/, docs/performance.md): on PostgreSQL the upsert dominated.
-So the PostgreSQL upsert is split into a de-duplicated, key-ordered copy of the delivery,
-an UPDATE of only the rows whose values changed (a join, not a per-row conflict probe) and
-an INSERT of the new keys; an empty core table takes the first-load shortcut (indexes
-dropped, rows inserted in key order, indexes rebuilt, all in the same transaction).
+Where the time goes (bench/, docs/performance.md): on PostgreSQL the upsert dominated,
+and sorting keys under the database's collation is its most expensive part. So: one MERGE
+(a hash join with core) rewrites changed rows and inserts new keys; the de-duplication pass
+(a sort of every row) runs only when the checks saw a key repeat; and a delivery into an
+empty core table is copied straight into it with its indexes dropped and rebuilt once (or,
+when keys repeat, merged from staging the same way), all in the same transaction.
 """
 
 from __future__ import annotations
