@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
 
@@ -106,6 +107,46 @@ def coalesce(batches: Iterable[pa.RecordBatch], rows: int) -> Iterable[pa.Record
         yield merged()
 
 
+def _write_batch(load: BatchLoad, held: list[dict], rows: pa.Table, positions: pa.Array, unique: bool) -> None:
+    load.quarantine(held)
+    load.stage(rows, positions, keys_unique=unique)
+
+
+class _Writer:
+    """Runs each batch's database writes (quarantine, COPY) in order, one batch at a time.
+
+    On PostgreSQL they run in one background thread, so the checks of batch n+1 (our core)
+    overlap the COPY of batch n (parsed by the database on the other core); meanwhile only
+    that thread uses the connection. Leaving the block waits for the last write (and
+    re-raises its error), so nothing else touches the connection while a write runs.
+    """
+
+    def __init__(self, background: bool) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="citydata-load") if background else None
+        self.pending: Future | None = None
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        self.wait()
+        if self.pool is None:
+            fn(*args)
+        else:
+            self.pending = self.pool.submit(fn, *args)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        if exc_type is None:
+            self.wait()
+
+
 def _summarise(failures: dict[str, int], read: int) -> str:
     top = sorted(failures.items(), key=lambda kv: -kv[1])[:5]
     return "; ".join(f"{check}: {n} row(s)" for check, n in top) + f" (of {read} read)"
@@ -133,36 +174,37 @@ def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.Reco
         header = begin_delivery(checks, columns)
         batch_errors.extend(header.batch_errors)
         summary.add(header.evaluations)
-    for batch in coalesce(batches, CHECK_BATCH_ROWS):
-        n = batch.num_rows
-        if columns is None:
-            columns = batch.schema.names
-            header = begin_delivery(checks, columns)
-            batch_errors.extend(header.batch_errors)
-            summary.add(header.evaluations)
-        coerced = coerce_batch(batch, resource)
-        result = run_checks(checks, coerced, resource)
-        batch_errors.extend(result.batch_errors)
-        summary.add(result.evaluations)
-        bad = result.error_mask(n)
-        positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
-        if bad.any():
-            for f in result.failures:
-                if f.severity == "error":
-                    failed[f.check] += len(f.rows)
-            errors = _row_errors(result, batch, bad)
-            bad_rows = np.flatnonzero(bad)
-            raw = batch.take(pa.array(bad_rows)).to_pylist()  # only the bad rows become Python objects
-            held = [{"row_number": rows_read + int(i) + 1, "record": rec, "errors": errors[int(i)]}
-                    for i, rec in zip(bad_rows, raw, strict=True)]
-            load.quarantine(held)
-            summary.add_samples(held)
-            good = pa.array(~bad)
-            load.stage(coerced.table.filter(good), positions.filter(good), keys_unique=keys_unique(checks))
-            quarantined += int(bad.sum())
-        else:
-            load.stage(coerced.table, positions, keys_unique=keys_unique(checks))
-        rows_read += n
+    with _Writer(background=conn.dialect.name == "postgresql") as writer:
+        for batch in coalesce(batches, CHECK_BATCH_ROWS):
+            n = batch.num_rows
+            if columns is None:
+                columns = batch.schema.names
+                header = begin_delivery(checks, columns)
+                batch_errors.extend(header.batch_errors)
+                summary.add(header.evaluations)
+            coerced = coerce_batch(batch, resource)
+            result = run_checks(checks, coerced, resource)
+            batch_errors.extend(result.batch_errors)
+            summary.add(result.evaluations)
+            bad = result.error_mask(n)
+            positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
+            held: list[dict] = []
+            good_rows = coerced.table
+            if bad.any():
+                for f in result.failures:
+                    if f.severity == "error":
+                        failed[f.check] += len(f.rows)
+                errors = _row_errors(result, batch, bad)
+                bad_rows = np.flatnonzero(bad)
+                raw = batch.take(pa.array(bad_rows)).to_pylist()  # only the bad rows become Python objects
+                held = [{"row_number": rows_read + int(i) + 1, "record": rec, "errors": errors[int(i)]}
+                        for i, rec in zip(bad_rows, raw, strict=True)]
+                summary.add_samples(held)
+                good = pa.array(~bad)
+                good_rows, positions = good_rows.filter(good), positions.filter(good)
+                quarantined += int(bad.sum())
+            writer.submit(_write_batch, load, held, good_rows, positions, keys_unique(checks))
+            rows_read += n
     final = finish_delivery(checks, rows_read)
     batch_errors.extend(final.batch_errors)
     summary.add(final.evaluations)
