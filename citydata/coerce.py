@@ -81,8 +81,9 @@ def _per_value(values: list[str | None], spec: FieldSpec) -> tuple[pa.Array, lis
 
 def _to_timestamp(arr: pa.Array) -> pa.Array:
     target = ARROW_TYPES["timestamp"]
-    arr = pc.replace_substring_regex(arr, r"\s+(Z|[+-]\d)", r"\1")
-    has_offset = pc.match_substring_regex(arr, OFFSET)
+    has_offset = pc.match_substring_regex(arr, OFFSET)  # the same before and after removing the blank
+    if pc.any(has_offset).as_py():  # only an offset can follow a blank in a valid value
+        arr = pc.replace_substring_regex(arr, r"\s+(Z|[+-]\d)", r"\1")
     aware = pc.cast(pc.if_else(has_offset, arr, pa.scalar(None, pa.string())), target)
     naive_text = pc.if_else(has_offset, pa.scalar(None, pa.string()), arr)
     naive = pc.assume_timezone(pc.cast(naive_text, pa.timestamp("us")), LOCAL_TZ, ambiguous="earliest", nonexistent="earliest")

@@ -159,12 +159,16 @@ def validate_frame(suite: Any, df: Any, parameters: dict[str, object]) -> Any:
     """Validate a pandas DataFrame against a GX suite; returns GX's validation result."""
     import warnings
 
+    from great_expectations.validator.v1_validator import Validator
+
     bd = _batch_definition()
     with _VALIDATE_LOCK, warnings.catch_warnings():  # one shared GX context: one validation at a time
-        batch = bd.get_batch(batch_parameters={"dataframe": df})
         # GX's pandas regex metric uses str.contains; our anchored patterns have groups on purpose.
         warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
-        return batch.validate(suite, result_format=RESULT_FORMAT, expectation_parameters=parameters)
+        # What Batch.validate does, without first building a Batch of its own: each batch
+        # build fingerprints the whole frame (≈ 0.15 s per 500,000 rows).
+        validator = Validator(batch_definition=bd, batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+        return validator.validate_expectation_suite(suite, expectation_parameters=parameters)
 
 
 # ---------------------------------------------------------------- loading
@@ -465,13 +469,14 @@ class SuiteCheck:
         cur_k, cur_v = hashes[-1]
         prev_k = np.concatenate([h[0] for h in hashes[:-1]])
         prev_v = np.concatenate([h[1] for h in hashes[:-1]])
-        candidates = np.flatnonzero(np.isin(cur_k, prev_k))
+        # pandas' isin is a hash lookup; np.isin sorts both arrays (≈ 15× slower at 500,000 keys)
+        candidates = np.flatnonzero(pd.Series(cur_k).isin(prev_k).to_numpy())
         self._keys_seen += int(candidates.size)
         if candidates.size == 0:
             return
         seen: dict[int, set[int]] = {}
-        for k, v in zip(prev_k[np.isin(prev_k, cur_k[candidates])].tolist(),
-                        prev_v[np.isin(prev_k, cur_k[candidates])].tolist(), strict=True):
+        earlier = pd.Series(prev_k).isin(cur_k[candidates]).to_numpy()
+        for k, v in zip(prev_k[earlier].tolist(), prev_v[earlier].tolist(), strict=True):
             seen.setdefault(k, set()).add(v)
         rows = np.asarray([i for i in candidates.tolist() if seen[int(cur_k[i])] - {int(cur_v[i])}], dtype=np.int64)
         rule = unique[0]
