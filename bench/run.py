@@ -5,7 +5,8 @@ Data is generated here (deterministic), PostgreSQL work happens in a throw-away 
 (created and dropped), each ingest runs in its own subprocess (peak RSS is its own).
 Knobs (environment): CITYDATA_BENCH_ROWS (1000000), CITYDATA_BENCH_BIG_ROWS (5000000),
 CITYDATA_BENCH_REPEAT (3: cheap measurements), CITYDATA_BENCH_INGEST_REPEAT (1: each 1M-row ingest
-run costs a minute or more on a busy 2-core machine), CITYDATA_BENCH_TO_SQL_ROWS (200000),
+run costs a minute or more on a busy 2-core machine), CITYDATA_BENCH_INGEST_ONLY (1: only \\copy and
+the two PostgreSQL ingest ratios, the quick loop while working on the ingest path), CITYDATA_BENCH_TO_SQL_ROWS (200000),
 CITYDATA_BENCH_KPI_ROWS_PER_DAY (300000; the 10M rows/day figure is extrapolated unless this
 is set to 10000000), CITYDATA_BENCH_KPI_DAYS (30),
 CITYDATA_BENCH_PG_URL (admin URL; default CITYDATA_TEST_PG_URL or the local `test` database).
@@ -37,6 +38,7 @@ ROWS = int(os.environ.get("CITYDATA_BENCH_ROWS", 1_000_000))
 BIG_ROWS = int(os.environ.get("CITYDATA_BENCH_BIG_ROWS", 5_000_000))
 REPEAT = int(os.environ.get("CITYDATA_BENCH_REPEAT", 3))
 INGEST_REPEAT = int(os.environ.get("CITYDATA_BENCH_INGEST_REPEAT", 1))
+INGEST_ONLY = os.environ.get("CITYDATA_BENCH_INGEST_ONLY", "") not in ("", "0")
 TO_SQL_ROWS = int(os.environ.get("CITYDATA_BENCH_TO_SQL_ROWS", 200_000))
 KPI_ROWS_PER_DAY = int(os.environ.get("CITYDATA_BENCH_KPI_ROWS_PER_DAY", 300_000))
 KPI_DAYS = int(os.environ.get("CITYDATA_BENCH_KPI_DAYS", 30))
@@ -198,12 +200,15 @@ def main() -> int:
     started = time.time()
     load_before = os.getloadavg()
     rows: list[dict] = []
-    detail: dict = {"rows": ROWS, "big_rows": BIG_ROWS, "repeat": REPEAT, "ingest_repeat": INGEST_REPEAT}
+    detail: dict = {"rows": ROWS, "big_rows": BIG_ROWS, "repeat": REPEAT, "ingest_repeat": INGEST_REPEAT,
+                    "ingest_only": INGEST_ONLY}
     work = Path(tempfile.mkdtemp(prefix="cdbench_data_"))
     try:
         log(f"generating {ROWS:,} and {BIG_ROWS:,} meter readings (deterministic)")
         small = data.write_csv(data.meter_readings(ROWS), work / f"meter_readings_{ROWS}.csv")
-        big = data.write_csv(data.meter_readings(BIG_ROWS), work / f"meter_readings_{BIG_ROWS}.csv")
+        big = work / f"meter_readings_{BIG_ROWS}.csv"
+        if not INGEST_ONLY:
+            data.write_csv(data.meter_readings(BIG_ROWS), big)
         detail["file_mib"] = round(small.stat().st_size / 2**20, 1)
 
         copies, firsts, redeliveries = [], [], []
@@ -212,7 +217,7 @@ def main() -> int:
                 copies.append(psql_copy(url, small))
             log(f"\\copy {ROWS:,} rows: {[round(c, 2) for c in copies]} s")
             to_sql_n = min(TO_SQL_ROWS, ROWS)
-            to_sql_s = naive_to_sql(url, small, to_sql_n) * (ROWS / to_sql_n)
+            to_sql_s = 0.0 if INGEST_ONLY else naive_to_sql(url, small, to_sql_n) * (ROWS / to_sql_n)
             log(f"to_sql {to_sql_n:,} rows, scaled to {ROWS:,}: {to_sql_s:.1f} s")
         for i in range(INGEST_REPEAT):  # a fresh database each time: the first load is a first load
             with throwaway_database() as url:
@@ -231,6 +236,8 @@ def main() -> int:
                         f"{first:.2f} s vs \\copy {copy:.2f} s; ingest {spread(firsts)}, \\copy {spread(copies)}"))
         rows.append(row(f"re-delivery of the same {ROWS:,} rows / \\copy", again / copy, "×", "≤ 4", again / copy <= 4,
                         f"{again:.2f} s, 0 rows changed; {spread(redeliveries)}"))
+        if INGEST_ONLY:
+            return 0  # the table and its JSON are still written (finally, below)
         rows.append(row("naive DataFrame.to_sql / our ingest", to_sql_s / first, "× faster", "> 1", to_sql_s > first,
                         f"to_sql of {to_sql_n:,} rows scaled ×{ROWS / to_sql_n:g}: {to_sql_s:.1f} s"))
 
