@@ -107,3 +107,25 @@ def test_p95_nearest_rank_and_day_boundaries(warehouse_url: str, tmp_path: Path,
     assert (r["records"], r["p95_collect_s"], r["collect_tier"], r["collected_rt"]) == (22, 400.0, "near_realtime", 0)
     # Nothing was published (no publish call): sharing latency is infinite, p95 'not_published'.
     assert (r["share_tier"], r["shared_rt"], r["p95_share_s"]) == ("not_published", 0, None)
+
+
+def test_latency_is_whole_seconds_from_the_event_second_rounded_up(warehouse_url: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sub-second event times count from their second; the latency is rounded up, never down."""
+    registry = _registry(tmp_path, monkeypatch)
+    ready(registry, warehouse_url)
+    res = registry.resource("omega", "r")
+    noon = dt.datetime(2026, 11, 10, 12, tzinfo=SHANGHAI)
+    for key, event, landed in (("a", noon, noon + dt.timedelta(seconds=299.2)),  # 299.2 → 300: real-time
+                               ("b", noon + dt.timedelta(seconds=0.7), noon + dt.timedelta(seconds=300.5))):  # 299.8 true
+        with transaction(warehouse_url) as conn:
+            b, _ = load_batches(conn, res, [pa.RecordBatch.from_pylist([{"id": key, "t": event.isoformat()}])],
+                                source_kind="test", source="test")
+            d = conn.dialect.name
+            conn.execute(text(f"UPDATE {qualify('audit', 'ingest_log', d)} SET t_landed = :t WHERE batch_id = :b"),
+                         {"t": ts_param(landed, d), "b": b.batch_id})
+    period = period_for("day", dt.date(2026, 11, 10))
+    compute_period(period, registry, warehouse_url, as_of=dt.datetime(2026, 11, 12, tzinfo=UTC))
+    [r] = stored(period, warehouse_url)["resources"]
+    # b: from its event second (12:00:00) to 12:05:00.5 is 300.5 s → 301 s, beyond the threshold.
+    assert (r["records"], r["records_collect_ok"], r["p95_collect_s"], r["collect_tier"]) == (2, 1, 301.0, "near_realtime")

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from citydata.errors import CitydataError
 from citydata.kpi import tiers as T
-from citydata.kpi.dialect import seconds_between
+from citydata.kpi.dialect import ceil_seconds, seconds_between
 from citydata.kpi.periods import Period
 from citydata.registry import Registry, Resource, load_registry
 from citydata.warehouse.db import qualify, sql_file, statements, transaction
@@ -68,19 +68,17 @@ class ResourceResult:
 def _measure_resource(conn: Connection, r: Resource, period: Period, as_of: dt.datetime, registry: Registry) -> ResourceResult:
     dialect = conn.dialect.name
     until = period.measured_until(as_of)
-    core = qualify("core", r.table, dialect)
     binds = {"department": r.department, "resource": r.name, "start": ts_param(period.start, dialect),
              "until": ts_param(until, dialect), "as_of": ts_param(as_of, dialect)}
     threshold = T.realtime_seconds(registry.tiers)
     row = conn.execute(text(sql_file(
-        "kpi/resource_latency.sql", dialect, core=core, event_time=r.event_time,
-        collect_s=seconds_between("l.t_landed", f"c.{r.event_time}", dialect),
-        share_s=seconds_between("p.t_published", f"c.{r.event_time}", dialect),
+        "kpi/resource_latency.sql", dialect, collect_s=ceil_seconds("l.t_landed", "h.t_event", dialect),
+        share_s=ceil_seconds("p.t_published", "h.t_event", dialect),
     )), {**binds, "threshold_s": threshold}).one()
     res = ResourceResult(r, int(row.records), int(row.records_collect_ok), int(row.records_published),
                          int(row.records_share_ok), row.p95_collect_s, row.p95_share_s)
     max_gap = (r.interval_minutes + r.grace_minutes) * 60
-    gaps = conn.execute(text(sql_file("kpi/resource_gaps.sql", dialect, core=core, event_time=r.event_time,
+    gaps = conn.execute(text(sql_file("kpi/resource_gaps.sql", dialect,
                                       gap_s=seconds_between("gap_end", "gap_start", dialect))),
                         {**binds, "max_gap_s": max_gap}).all()
     res.gaps = [(g.gap_start, g.gap_end, float(g.gap_s)) for g in gaps]

@@ -16,3 +16,12 @@ def seconds_between(later: str, earlier: str, dialect: str) -> str:
         f"ROUND((CAST(strftime('%s', {later}) AS INTEGER) - CAST(strftime('%s', {earlier}) AS INTEGER))"
         f" + (CAST(substr({later}, 20, 7) AS REAL) - CAST(substr({earlier}, 20, 7) AS REAL)), 6)"
     )
+
+
+def ceil_seconds(later: str, earlier: str, dialect: str) -> str:
+    """Whole seconds between two timestamps, rounded up (CAST truncates toward zero, which is
+    already the ceiling for negative values; SQLite may lack CEIL)."""
+    exact = seconds_between(later, earlier, dialect)
+    if dialect == "postgresql":
+        return f"CEIL({exact})"
+    return f"(CAST({exact} AS INTEGER) + ({exact} > CAST({exact} AS INTEGER)))"

@@ -80,7 +80,7 @@ def sql_file(name: str, dialect: str, **params: str) -> str:
 
 
 def statements(sql: str) -> list[str]:
-    """Split a rendered file into statements (our files put each ';' at a line end)."""
+    """Split a rendered file into statements (our files put each ';' that ends one at a line end)."""
     return [s.strip() for s in re.split(r";\s*\n", sql + "\n") if s.strip() and not _only_comments(s)]
 
 
@@ -158,7 +158,9 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
         raise CitydataError(f"warehouse {where}: {first}") from exc
 
 
-def run_file(conn: Connection, name: str, **params: str) -> None:
-    dialect = conn.dialect.name
-    for stmt in statements(sql_file(name, dialect, **params)):
-        conn.execute(text(stmt))
+def run_file(conn: Connection, name: str, binds: dict | None = None, **params: str) -> None:
+    """Run every statement of a file; a file whose first line is ``-- one statement`` (e.g. a
+    function body full of ';') runs whole."""
+    sql = sql_file(name, conn.dialect.name, **params)
+    for stmt in [sql] if sql.startswith("-- one statement") else statements(sql):
+        conn.execute(text(stmt), binds or {})

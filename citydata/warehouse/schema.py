@@ -6,6 +6,7 @@ from sqlalchemy import Connection, text
 
 from citydata.registry import Registry, Resource
 from citydata.warehouse.db import LAYERS, TYPES, qualify, run_file, transaction
+from citydata.warehouse.event_counts import ensure_event_count_table, ensure_event_counts
 
 
 def column_defs(resource: Resource, dialect: str) -> str:
@@ -29,6 +30,7 @@ def create_core_table(conn: Connection, resource: Resource) -> None:
         event_time=resource.event_time,
     )
     add_new_columns(conn, "core", resource)
+    ensure_event_counts(conn, resource)
 
 
 def add_new_columns(conn: Connection, layer: str, resource: Resource) -> list[str]:
@@ -56,6 +58,7 @@ def ensure_schema(registry: Registry, url: str | None = None) -> None:
             for layer in LAYERS:
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {layer}"))
         run_file(conn, "ddl/base.sql")
+        ensure_event_count_table(conn)  # before the core tables: their triggers write to it
         run_file(conn, "ddl/quality.sql")  # validation summaries (data-quality gates)
         run_file(conn, "notify/ddl.sql")  # outgoing emails and the batches they cover (issue 6)
         for resource in registry.resources:

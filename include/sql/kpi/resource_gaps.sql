@@ -1,11 +1,13 @@
 -- Gaps of one resource in a period: stretches without any record longer than the resource's
--- update interval + grace (max_gap_s), between consecutive event times, counting the
+-- update interval + grace (max_gap_s), between consecutive event seconds, counting the
 -- period start and the measured end (period end, or as_of while in progress) as boundaries.
+-- Read from the per-batch event-second counts (audit.batch_events), like resource_latency.sql.
 WITH ev AS (
-    SELECT DISTINCT c.{{event_time}} AS t
-    FROM {{core}} AS c
-    JOIN audit.ingest_log AS l ON l.batch_id = c._batch_id
-    WHERE c.{{event_time}} >= :start AND c.{{event_time}} < :until
+    SELECT DISTINCT h.t_event AS t
+    FROM audit.batch_events AS h
+    JOIN audit.ingest_log AS l ON l.batch_id = h.batch_id
+    WHERE h.department = :department AND h.resource = :resource
+      AND h.t_event >= :start AND h.t_event < :until AND h.n > 0
       AND l.t_landed IS NOT NULL AND l.t_landed <= :as_of
 ),
 pts AS (

@@ -1,0 +1,62 @@
+"""Per-batch event-second counts (audit.batch_events), kept exact by triggers on the core tables.
+
+The indicators need, for every record of a period, t_landed/t_published − t_event. Both
+stamps are per batch, so counts per (batch, event second) give the same record counts,
+thresholds, p95 and gaps as the rows themselves, at a cost that does not grow with the rows
+(include/sql/kpi/). Event times are counted by their second (rounded down), so a latency is
+measured from the start of its event second: never flattering, and exact for sources that
+send whole seconds (all of ours). Triggers, not the load code, keep the counts, so every
+writer (loads, replays, an engineer's manual fix) is covered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Connection, text
+
+from citydata.registry import Resource
+from citydata.warehouse.db import qualify, run_file, sql_file
+
+PREFIX = "batch_events_"
+
+
+def second(expr: str, dialect: str) -> str:
+    """``expr`` (a timestamp) rounded down to its second, in the dialect's timestamp form."""
+    if dialect == "postgresql":
+        return f"date_trunc('second', {expr})"
+    return f"(substr({expr}, 1, 19) || '.000000+00:00')"
+
+
+def trigger_name(resource: Resource) -> str:
+    """Names the event column, so a changed event_time in the registry recreates the triggers."""
+    name = f"{PREFIX}{resource.table}__{resource.event_time}"
+    if len(name) > 56:  # PostgreSQL truncates names at 63 bytes; '_trunc' is appended
+        name = f"{PREFIX}{hashlib.sha1(name.encode()).hexdigest()[:16]}"
+    return name
+
+
+def ensure_event_counts(conn: Connection, resource: Resource) -> None:
+    """Create the resource's triggers if missing (then recount it from core); safe to repeat."""
+    dialect = conn.dialect.name
+    table = qualify("core", resource.table, dialect)
+    name = trigger_name(resource)
+    existing = {row.name for row in conn.execute(text(sql_file(f"events/existing_triggers_{dialect}.sql", dialect)),
+                                                  {"table": table})}
+    if any(n.startswith(name + "_") for n in existing):
+        return
+    for stale in existing:  # another event column's triggers
+        conn.execute(text(f"DROP TRIGGER {stale} ON {table}" if dialect == "postgresql" else f"DROP TRIGGER {stale}"))
+    params = {"trigger": name, "table": table, "department": resource.department, "resource": resource.name,
+              "event_time": resource.event_time, "new_second": second(f"NEW.{resource.event_time}", dialect),
+              "old_second": second(f"OLD.{resource.event_time}", dialect)}
+    run_file(conn, f"events/triggers_{dialect}.sql", **params)
+    run_file(conn, "events/rebuild.sql", table=table, event_time=resource.event_time,
+             second=second(resource.event_time, dialect),
+             binds={"department": resource.department, "resource": resource.name})
+
+
+def ensure_event_count_table(conn: Connection) -> None:
+    run_file(conn, "events/table.sql")
+    if conn.dialect.name == "postgresql":
+        run_file(conn, "events/function_postgresql.sql")
