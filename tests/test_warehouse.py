@@ -49,3 +49,34 @@ def test_unreachable_warehouse_is_one_clear_error() -> None:
     with pytest.raises(CitydataError, match=r"warehouse postgresql\+psycopg://nobody@127.0.0.1:1/x"), \
             transaction("postgresql+psycopg://nobody@127.0.0.1:1/x"):
         pass
+
+
+def test_energy_readings_get_a_per_meter_index_unless_their_key_is_one(warehouse_url: str, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Energy coverage probes readings by (meter_id, event time): that lookup must be an index."""
+    import yaml
+    from sqlalchemy import inspect
+
+    reg = {"departments": {"heatco": {"name_zh": "供热", "name_en": "heat", "provider": "p", "energy_utility": "heat",
+                                      "resources": {"readings": {
+        "code": "H-1", "name_zh": "读数", "name_en": "readings", "update_cycle": "实时", "interval_minutes": 15,
+        "sharing_type": "无条件共享", "event_time": "read_at", "primary_key": ["reading_id"], "role": "energy_readings",
+        "fields": [{"name": "reading_id", "type": "string", "required": True},
+                   {"name": "meter_id", "type": "string"}, {"name": "read_at", "type": "timestamp"},
+                   {"name": "read_method", "type": "string"}]}}}}}
+    path = tmp_path / "reg" / "departments.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(reg, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("CITYDATA_REGISTRY", str(path))
+    ensure_schema(load_registry(), warehouse_url)
+    monkeypatch.delenv("CITYDATA_REGISTRY")
+    ensure_schema(load_registry(), warehouse_url)  # the shipped registry: keys already (meter_id, reading_time)
+
+    def indexed(table: str) -> list[list[str]]:
+        with engine(warehouse_url).connect() as conn:
+            pg = conn.dialect.name == "postgresql"
+            found = inspect(conn).get_indexes(table, schema="core") if pg else inspect(conn).get_indexes(f"core__{table}")
+        return [ix["column_names"] for ix in found]
+
+    assert ["meter_id", "read_at"] in indexed("heatco__readings")
+    assert not any(cols[:1] == ["meter_id"] for cols in indexed("water__meter_readings"))

@@ -47,13 +47,20 @@ def ensure_event_counts(conn: Connection, resource: Resource) -> None:
         return
     for stale in existing:  # another event column's triggers
         conn.execute(text(f"DROP TRIGGER {stale} ON {table}" if dialect == "postgresql" else f"DROP TRIGGER {stale}"))
-    params = {"trigger": name, "table": table, "department": resource.department, "resource": resource.name,
+    # DDL takes no bind parameters: the names go in as escaped literals (they are validated
+    # identifiers anyway, citydata.registry).
+    params = {"trigger": name, "table": table, "department": _literal(resource.department),
+              "resource": _literal(resource.name), "event_column": _literal(resource.event_time),
               "event_time": resource.event_time, "new_second": second(f"NEW.{resource.event_time}", dialect),
               "old_second": second(f"OLD.{resource.event_time}", dialect)}
     run_file(conn, f"events/triggers_{dialect}.sql", **params)
     run_file(conn, "events/rebuild.sql", table=table, event_time=resource.event_time,
              second=second(resource.event_time, dialect),
              binds={"department": resource.department, "resource": resource.name})
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def ensure_event_count_table(conn: Connection) -> None:

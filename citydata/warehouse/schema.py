@@ -30,6 +30,9 @@ def create_core_table(conn: Connection, resource: Resource) -> None:
         event_time=resource.event_time,
     )
     add_new_columns(conn, "core", resource)
+    if resource.role == "energy_readings" and resource.primary_key[:2] != ("meter_id", resource.event_time):
+        run_file(conn, "ddl/meter_probe_index.sql", table=qualify("core", resource.table, dialect),
+                 index_prefix=f"core_{resource.table}", event_time=resource.event_time)
     ensure_event_counts(conn, resource)
 
 
