@@ -23,6 +23,7 @@ from citydata.registry import load_registry
 from citydata.warehouse import load as load_mod
 from citydata.warehouse.db import qualify, transaction
 from citydata.warehouse.event_counts import trigger_name
+from citydata.warehouse.load import BatchLoad
 from citydata.warehouse.schema import ensure_schema
 
 UTC = dt.UTC
@@ -48,12 +49,12 @@ def _counts(url: str, department: str, resource: str) -> Counter:
     return Counter({(b, _as_utc(t)): n for b, t, n in rows})
 
 
-def _deliver(url: str, rows: list[dict]) -> int:
+def _deliver(url: str, rows: list[dict]) -> BatchLoad:
     resource = load_registry().resource("water", "meter_readings")
     with transaction(url) as conn:
         load, record = load_batches(conn, resource, [pa.RecordBatch.from_pylist(rows)], source_kind="test", source="t")
     assert record.rows_quarantined == 0
-    return load.batch_id
+    return load
 
 
 def _readings(n: int, *, value: float = 1.0, start: int = 0) -> list[dict]:
@@ -72,12 +73,14 @@ def _same(url: str) -> Counter:
 def test_counts_follow_every_write_to_core(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ensure_schema(load_registry(), warehouse_url)
     monkeypatch.setattr(load_mod, "FIRST_LOAD_MIN_ROWS", 1)  # PostgreSQL: the first load takes the shortcut
-    first = _deliver(warehouse_url, _readings(40))
+    load = _deliver(warehouse_url, _readings(40))
+    first = load.batch_id
+    assert load.first_load == warehouse_url.startswith("postgresql")  # rows COPied straight into core
     assert sum(_same(warehouse_url).values()) == 40
     # Re-delivery: 10 unchanged, 10 changed (they move to the new batch), 5 new.
     rows = _readings(40)
     second = _deliver(warehouse_url, rows[:10] + [dict(r, reading_m3="999.000") for r in rows[10:20]]
-                      + _readings(5, start=40))
+                      + _readings(5, start=40)).batch_id
     per_batch = Counter()
     for (b, _), n in _same(warehouse_url).items():
         per_batch[b] += n
