@@ -207,7 +207,7 @@ class BatchLoad:
         # Writers of this core table queue here until we commit (readers are not blocked), so
         # the MERGE and the emptiness test below cannot race with another load.
         conn.execute(text(f"LOCK TABLE {p['target']} IN SHARE ROW EXCLUSIVE MODE"))
-        if self.staged >= FIRST_LOAD_MIN_ROWS and conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p))).scalar_one():
+        if self.staged >= FIRST_LOAD_MIN_ROWS and conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p)), {"target": p["target"]}).scalar_one():
             # Empty core table: building each index once is several times cheaper than
             # maintaining it row by row.
             conn.execute(text(f"LOCK TABLE {p['target']} IN ACCESS EXCLUSIVE MODE"))
@@ -250,11 +250,11 @@ class BatchLoad:
         rebuild. The exclusive lock keeps readers of the (empty) table waiting until commit.
         """
         conn, p = self.conn, self._params()
-        if not conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p))).scalar_one():
+        if not conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p)), {"target": p["target"]}).scalar_one():
             return False
         self._pg_settings()
         conn.execute(text(f"LOCK TABLE {p['target']} IN ACCESS EXCLUSIVE MODE"))
-        if not conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p))).scalar_one():
+        if not conn.execute(text(sql_file("load/is_empty.sql", self.dialect, **p)), {"target": p["target"]}).scalar_one():
             return False  # another load got there first; we hold its lock now, the normal path follows
         if not self._drop_indexes(p):
             return False
