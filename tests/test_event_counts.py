@@ -22,7 +22,7 @@ from citydata.ingest import load_batches
 from citydata.registry import load_registry
 from citydata.warehouse import load as load_mod
 from citydata.warehouse.db import qualify, transaction
-from citydata.warehouse.event_counts import trigger_name
+from citydata.warehouse.event_counts import OPERATIONS, trigger_name
 from citydata.warehouse.load import BatchLoad
 from citydata.warehouse.schema import ensure_schema
 
@@ -106,7 +106,7 @@ def test_existing_warehouse_gets_its_counts_on_upgrade(warehouse_url: str) -> No
     resource = registry.resource("water", "meter_readings")
     with transaction(warehouse_url) as conn:  # as a warehouse from before the counts existed
         d = conn.dialect.name
-        for op in ("ins", "upd", "del", "trunc") if d == "postgresql" else ("ins", "upd", "del"):
+        for op in OPERATIONS[d]:
             on = f" ON {qualify('core', resource.table, d)}" if d == "postgresql" else ""
             conn.execute(text(f"DROP TRIGGER {trigger_name(resource)}_{op}{on}"))
         conn.execute(text(f"DELETE FROM {qualify('audit', 'batch_events', d)}"))

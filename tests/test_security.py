@@ -307,7 +307,6 @@ def test_ingest_writer_loads_but_cannot_tamper(roles_db: dict, monkeypatch: pyte
     from citydata.config import settings
     from citydata.generate import generate
     from citydata.registry import load_registry
-
     from citydata.warehouse import load as load_mod
 
     writer = roles_db["writer"]

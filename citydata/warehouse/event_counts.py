@@ -19,6 +19,7 @@ from citydata.registry import Resource
 from citydata.warehouse.db import qualify, run_file, sql_file
 
 PREFIX = "batch_events_"
+OPERATIONS = {"postgresql": ("ins", "upd", "del", "trunc"), "sqlite": ("ins", "upd", "del")}  # triggers_*.sql
 
 
 def second(expr: str, dialect: str) -> str:
@@ -37,15 +38,15 @@ def trigger_name(resource: Resource) -> str:
 
 
 def ensure_event_counts(conn: Connection, resource: Resource) -> None:
-    """Create the resource's triggers if missing (then recount it from core); safe to repeat."""
+    """Create the resource's triggers unless all are there (then recount it from core); safe to repeat."""
     dialect = conn.dialect.name
     table = qualify("core", resource.table, dialect)
     name = trigger_name(resource)
     existing = {row.name for row in conn.execute(text(sql_file(f"events/existing_triggers_{dialect}.sql", dialect)),
                                                   {"table": table})}
-    if any(n.startswith(name + "_") for n in existing):
+    if {f"{name}_{op}" for op in OPERATIONS[dialect]} <= existing:
         return
-    for stale in existing:  # another event column's triggers
+    for stale in existing:  # another event column's triggers, or an incomplete set
         conn.execute(text(f"DROP TRIGGER {stale} ON {table}" if dialect == "postgresql" else f"DROP TRIGGER {stale}"))
     # DDL takes no bind parameters: the names go in as escaped literals (they are validated
     # identifiers anyway, citydata.registry).
