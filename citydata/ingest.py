@@ -87,7 +87,10 @@ CHECK_BATCH_ROWS = 500_000
 
 
 def coalesce(batches: Iterable[pa.RecordBatch], rows: int) -> Iterable[pa.RecordBatch]:
-    """Merge consecutive batches into batches of at least ``rows`` rows (order kept; columns unioned)."""
+    """Merge consecutive batches and cut them into batches of ``rows`` rows, the last one
+    smaller (order kept; columns unioned). Equal batches keep peak memory the same whatever
+    the file's size (with reader blocks merged to "at least" ``rows``, a 1M-row file ended
+    in a smaller batch than a 5M-row file's)."""
     pending: list[pa.RecordBatch] = []
     n = 0
 
@@ -100,9 +103,11 @@ def coalesce(batches: Iterable[pa.RecordBatch], rows: int) -> Iterable[pa.Record
     for batch in batches:
         pending.append(batch)
         n += batch.num_rows
-        if n >= rows:
-            yield merged()
-            pending, n = [], 0
+        while n >= rows:
+            whole = merged()
+            yield whole.slice(0, rows)
+            rest = whole.slice(rows)
+            pending, n = ([rest] if rest.num_rows else []), rest.num_rows
     if pending:
         yield merged()
 

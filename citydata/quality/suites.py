@@ -467,17 +467,19 @@ class SuiteCheck:
                 self._earlier[i] = frame = (k, v)
             hashes.append(frame)
         cur_k, cur_v = hashes[-1]
-        prev_k = np.concatenate([h[0] for h in hashes[:-1]])
-        prev_v = np.concatenate([h[1] for h in hashes[:-1]])
-        # pandas' isin is a hash lookup; np.isin sorts both arrays (≈ 15× slower at 500,000 keys)
-        candidates = np.flatnonzero(pd.Series(cur_k).isin(prev_k).to_numpy())
-        self._keys_seen += int(candidates.size)
-        if candidates.size == 0:
-            return
+        # One hash table of this batch's keys, probed by each earlier batch in turn: memory
+        # stays at one batch (no concatenated copy of every earlier key), and a hash lookup
+        # is ≈ 15× faster than np.isin's sort at 500,000 keys.
+        keys = pd.Index(np.unique(cur_k))
         seen: dict[int, set[int]] = {}
-        earlier = pd.Series(prev_k).isin(cur_k[candidates]).to_numpy()
-        for k, v in zip(prev_k[earlier].tolist(), prev_v[earlier].tolist(), strict=True):
-            seen.setdefault(k, set()).add(v)
+        for k, v in hashes[:-1]:
+            hit = keys.get_indexer(k) >= 0
+            for kk, vv in zip(k[hit].tolist(), v[hit].tolist(), strict=True):
+                seen.setdefault(kk, set()).add(vv)
+        if not seen:
+            return
+        candidates = np.flatnonzero(pd.Series(cur_k).isin(np.fromiter(seen, dtype=cur_k.dtype)).to_numpy())
+        self._keys_seen += int(candidates.size)
         rows = np.asarray([i for i in candidates.tolist() if seen[int(cur_k[i])] - {int(cur_v[i])}], dtype=np.int64)
         rule = unique[0]
         if rows.size:
