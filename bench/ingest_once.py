@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - t0
         if profiler:
             profiler.stop()
+            args.profile.parent.mkdir(parents=True, exist_ok=True)  # bench/results/ is not in a fresh clone
             args.profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
         out.append({"file": src.name, "seconds": seconds, **record.as_dict()})
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
