@@ -470,7 +470,7 @@ class SuiteCheck:
         # One hash table of this batch's keys, probed by each earlier batch in turn: memory
         # stays at one batch (no concatenated copy of every earlier key), and a hash lookup
         # is ≈ 15× faster than np.isin's sort at 500,000 keys.
-        keys = pd.Index(np.unique(cur_k))
+        keys = pd.Index(pd.unique(cur_k))  # pandas: a hash table; np.unique sorts
         seen: dict[int, set[int]] = {}
         for k, v in hashes[:-1]:
             hit = keys.get_indexer(k) >= 0
