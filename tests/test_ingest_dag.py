@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,11 @@ def test_ingest_dag_loads_good_files_rejects_bad_ones_and_skips_duplicates(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_HOME", str(airflow_home))
     cfg = settings()
-    drop("water", "meter_readings", "good.csv", [reading(i) for i in range(20)])
+    good = drop("water", "meter_readings", "good.csv", [reading(i) for i in range(20)])
     drop("water", "meter_readings", "again.csv", [reading(i) for i in range(20)])  # same bytes as good.csv
+    # Files are taken oldest first; on a busy machine both writes can share one clock tick (and
+    # the name would then put again.csv first), so make good.csv visibly older.
+    os.utime(good, (good.stat().st_mtime - 5, good.stat().st_mtime - 5))
     drop("water", "meter_readings", "garbage.csv", [{"nonsense": "x"}])
     drop("water", "meters", "partial.csv", [
         {"meter_id": "SW0100000001", "district": "界湖街道", "customer_type": "residential", "read_mode": "remote",
