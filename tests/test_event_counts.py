@@ -25,28 +25,7 @@ from citydata.warehouse.db import qualify, transaction
 from citydata.warehouse.event_counts import OPERATIONS, trigger_name
 from citydata.warehouse.load import BatchLoad
 from citydata.warehouse.schema import ensure_schema
-
-UTC = dt.UTC
-
-
-def _as_utc(value: dt.datetime | str) -> dt.datetime:
-    if isinstance(value, str):  # SQLite text
-        value = dt.datetime.fromisoformat(value)
-    return value.astimezone(UTC)
-
-
-def _recount(url: str, table: str, event: str) -> Counter:
-    with transaction(url) as conn:
-        rows = conn.execute(text(f"SELECT _batch_id, {event} FROM {qualify('core', table, conn.dialect.name)}")).all()
-    return Counter((b, _as_utc(t).replace(microsecond=0)) for b, t in rows if t is not None)
-
-
-def _counts(url: str, department: str, resource: str) -> Counter:
-    with transaction(url) as conn:
-        rows = conn.execute(text(
-            f"SELECT batch_id, t_event, n FROM {qualify('audit', 'batch_events', conn.dialect.name)} "
-            "WHERE department = :d AND resource = :r AND n <> 0"), {"d": department, "r": resource}).all()
-    return Counter({(b, _as_utc(t)): n for b, t, n in rows})
+from tests.helpers import event_counts, recount_events
 
 
 def _deliver(url: str, rows: list[dict]) -> BatchLoad:
@@ -65,8 +44,8 @@ def _readings(n: int, *, value: float = 1.0, start: int = 0) -> list[dict]:
 
 
 def _same(url: str) -> Counter:
-    counts = _counts(url, "water", "meter_readings")
-    assert counts == _recount(url, "water__meter_readings", "reading_time")
+    counts = event_counts(url, "water", "meter_readings")
+    assert counts == recount_events(url, "water__meter_readings", "reading_time")
     return counts
 
 
@@ -110,7 +89,7 @@ def test_existing_warehouse_gets_its_counts_on_upgrade(warehouse_url: str) -> No
             on = f" ON {qualify('core', resource.table, d)}" if d == "postgresql" else ""
             conn.execute(text(f"DROP TRIGGER {trigger_name(resource)}_{op}{on}"))
         conn.execute(text(f"DELETE FROM {qualify('audit', 'batch_events', d)}"))
-    assert _counts(warehouse_url, "water", "meter_readings") == Counter()
+    assert event_counts(warehouse_url, "water", "meter_readings") == Counter()
     ensure_schema(registry, warehouse_url)
     assert sum(_same(warehouse_url).values()) == 24
     _deliver(warehouse_url, _readings(4, start=24))  # and the recreated triggers count new loads
@@ -137,10 +116,10 @@ def test_a_new_event_time_column_recounts(warehouse_url: str, tmp_path: Path, mo
     with transaction(warehouse_url) as conn:
         load_batches(conn, reg.resource("omega", "r"), [pa.RecordBatch.from_pylist(rows)], source_kind="test",
                      source="t")
-    assert _counts(warehouse_url, "omega", "r") == _recount(warehouse_url, "omega__r", "t1")
-    assert sum(_counts(warehouse_url, "omega", "r").values()) == 6  # a row without event time has no second
+    assert event_counts(warehouse_url, "omega", "r") == recount_events(warehouse_url, "omega__r", "t1")
+    assert sum(event_counts(warehouse_url, "omega", "r").values()) == 6  # a row without event time has no second
     reg = registry("t2")
     ensure_schema(reg, warehouse_url)
-    counts = _counts(warehouse_url, "omega", "r")
-    assert counts == _recount(warehouse_url, "omega__r", "t2")
+    counts = event_counts(warehouse_url, "omega", "r")
+    assert counts == recount_events(warehouse_url, "omega__r", "t2")
     assert {t.day for _, t in counts} == {4, 5}  # counted by t2 now (t1 was on days 1-3)

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, text
 
 from citydata.registry import Resource
 from citydata.warehouse.db import TYPES, qualify, sql_file
+from citydata.warehouse.event_counts import SecondCounter, trigger_name
 
 # Session settings for the load transaction only (SET LOCAL): sorts and hashes of a large
 # delivery stay in memory instead of spilling to disk at PostgreSQL's 4 MB default.
@@ -82,6 +83,7 @@ class BatchLoad:
         self.deduplicated = False  # set by upsert(): True when the staged rows were de-duplicated in SQL
         self.direct: bool | None = None  # PostgreSQL: rows go straight into an empty core table (decided once)
         self.direct_rows = 0
+        self._direct_counts = SecondCounter(resource)
         self._indexes: list = []
         self.batch_id = conn.execute(
             text(sql_file("audit/open_batch.sql", self.dialect)),
@@ -110,6 +112,7 @@ class BatchLoad:
         if keys_unique and self.direct is None and not self.staged:
             self.direct = table.num_rows >= FIRST_LOAD_MIN_ROWS and self._start_direct()
         if keys_unique and self.direct:
+            self._direct_counts.add(table)
             batch = pa.array(np.full(table.num_rows, self.batch_id, dtype=np.int64))
             self._copy(table.append_column("_batch_id", batch), qualify("core", self.resource.table, self.dialect))
             self.direct_rows += table.num_rows
@@ -200,6 +203,8 @@ class BatchLoad:
     def _upsert_postgresql(self, keys_unique: bool) -> int:
         conn, p = self.conn, self._params()
         if self.direct:  # core was empty and holds the direct rows; its indexes are dropped
+            self._insert_trigger("ENABLE")
+            self._direct_counts.write(conn, self.batch_id)
             merged = self._merge(p, keys_unique) if self.staged else 0
             self._rebuild_indexes(p)
             return self.direct_rows + merged
@@ -258,9 +263,15 @@ class BatchLoad:
             return False  # another load got there first; we hold its lock now, the normal path follows
         if not self._drop_indexes(p):
             return False
+        self._insert_trigger("DISABLE")  # the rows are counted here instead (SecondCounter)
         self.first_load = True
         log.debug("%s: direct first load into the empty core table", self.resource.key)
         return True
+
+    def _insert_trigger(self, action: str) -> None:
+        """Switch the core table's event-count insert trigger (owner only; we hold its exclusive lock)."""
+        target = qualify("core", self.resource.table, self.dialect)
+        self.conn.execute(text(f"ALTER TABLE {target} {action} TRIGGER {trigger_name(self.resource)}_ins"))
 
     def _drop_indexes(self, p: dict[str, str]) -> bool:
         """Drop the core table's indexes, remembering them (read from the catalog, so any index
