@@ -17,7 +17,7 @@ from citydata.kpi.jobs import rate_periods, report_keys
 from citydata.kpi.periods import SHANGHAI, parse_period, period_for
 from citydata.kpi.read import stored
 from citydata.kpi.tiers import classify
-from citydata.registry import Tiers, load_registry
+from citydata.registry import Resource, Tiers, load_registry
 from citydata.warehouse.db import qualify, transaction
 from citydata.warehouse.load import ts_param
 
@@ -74,6 +74,16 @@ def _registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN202
     return load_registry()
 
 
+def _load_landed(url: str, res: Resource, rows: list[tuple[str, dt.datetime]], landed: dt.datetime) -> None:
+    """Load (id, t) rows as one batch through the real path, then set its t_landed (exact latencies)."""
+    with transaction(url) as conn:
+        b, _ = load_batches(conn, res, [pa.RecordBatch.from_pylist([{"id": i, "t": t.isoformat()} for i, t in rows])],
+                            source_kind="test", source="test")
+        d = conn.dialect.name
+        conn.execute(text(f"UPDATE {qualify('audit', 'ingest_log', d)} SET t_landed = :t WHERE batch_id = :b"),
+                     {"t": ts_param(landed, d), "b": b.batch_id})
+
+
 def test_p95_nearest_rank_and_day_boundaries(warehouse_url: str, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     registry = _registry(tmp_path, monkeypatch)
@@ -84,12 +94,7 @@ def test_p95_nearest_rank_and_day_boundaries(warehouse_url: str, tmp_path: Path,
     nxt = dt.datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
 
     def load(rows: list[tuple[str, dt.datetime]], landed: dt.datetime) -> None:
-        with transaction(warehouse_url) as conn:
-            b, _ = load_batches(conn, res, [pa.RecordBatch.from_pylist([{"id": i, "t": t.isoformat()} for i, t in rows])],
-                                source_kind="test", source="test")
-            d = conn.dialect.name
-            conn.execute(text(f"UPDATE {qualify('audit', 'ingest_log', d)} SET t_landed = :t WHERE batch_id = :b"),
-                         {"t": ts_param(landed, d), "b": b.batch_id})
+        _load_landed(warehouse_url, res, rows, landed)
 
     load([(f"a{i}", noon) for i in range(19)], noon + dt.timedelta(seconds=10))  # 19 × 10 s
     load([("b", noon)], noon + dt.timedelta(seconds=400))  # 1 × 400 s
@@ -118,12 +123,7 @@ def test_latency_is_whole_seconds_from_the_event_second_rounded_up(warehouse_url
     noon = dt.datetime(2026, 11, 10, 12, tzinfo=SHANGHAI)
     for key, event, landed in (("a", noon, noon + dt.timedelta(seconds=299.2)),  # 299.2 → 300: real-time
                                ("b", noon + dt.timedelta(seconds=0.7), noon + dt.timedelta(seconds=300.5))):  # 299.8 true
-        with transaction(warehouse_url) as conn:
-            b, _ = load_batches(conn, res, [pa.RecordBatch.from_pylist([{"id": key, "t": event.isoformat()}])],
-                                source_kind="test", source="test")
-            d = conn.dialect.name
-            conn.execute(text(f"UPDATE {qualify('audit', 'ingest_log', d)} SET t_landed = :t WHERE batch_id = :b"),
-                         {"t": ts_param(landed, d), "b": b.batch_id})
+        _load_landed(warehouse_url, res, [(key, event)], landed)
     period = period_for("day", dt.date(2026, 11, 10))
     compute_period(period, registry, warehouse_url, as_of=dt.datetime(2026, 11, 12, tzinfo=UTC))
     [r] = stored(period, warehouse_url)["resources"]
