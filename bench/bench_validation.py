@@ -95,10 +95,10 @@ def pyarrow_path(coerced: list, resource, params: dict) -> int:  # noqa: ANN001
 
 
 def run(rows: int = 1_000_000, repeat: int = 3, out_dir: Path | None = None) -> dict:
-    from citydata.coerce import coerce_batch
-    from citydata.ingest import CHECK_BATCH_ROWS, coalesce
+    from citydata.ingest.coerce import coerce_batch
+    from citydata.ingest.pipeline import CHECK_BATCH_ROWS, coalesce
+    from citydata.ingest.readers import read_file
     from citydata.quality.suites import suite_for
-    from citydata.readers import read_file
     from citydata.registry import load_registry
 
     resource = load_registry().resource(*KEY)
@@ -110,7 +110,7 @@ def run(rows: int = 1_000_000, repeat: int = 3, out_dir: Path | None = None) -> 
     with tempfile.TemporaryDirectory() as tmp:
         csv = data.write_csv(data.meter_readings(rows), Path(tmp) / "readings.csv")
         size = csv.stat().st_size
-        # The same merged batches load_batches checks (see citydata.ingest.coalesce).
+        # The same merged batches load_batches checks (see citydata.ingest.pipeline.coalesce).
         t_read, batches = _median(lambda: list(coalesce(read_file(csv).batches, CHECK_BATCH_ROWS)), 1)
         columns = read_file(csv).columns
     t_coerce, coerced = _median(lambda: [coerce_batch(b, resource) for b in batches], 1)

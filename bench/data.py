@@ -2,7 +2,7 @@
 
 Water smart-meter readings as a department would send them: one day of 15-minute readings
 per meter (yesterday, Asia/Shanghai, naive local times, so the suites' freshness checks
-pass), ids, codes and ranges from the shared vocabulary (citydata.mock.vocab), and a small
+pass), ids, codes and ranges from the shared vocabulary (citydata.domain.vocab), and a small
 share of defective rows so the quarantine path is exercised too. Same rows for the same
 ``rows``, ``seed`` and day.
 """
@@ -29,7 +29,7 @@ def reading_day() -> dt.date:
 
 def meter_readings(rows: int, seed: int = 20261128, day: dt.date | None = None) -> pa.Table:
     """``rows`` readings: meters × 15-minute slots of ``day`` (local time), keys unique."""
-    from citydata.mock.townships import NAMES
+    from citydata.domain.townships import NAMES
 
     rng = np.random.default_rng(seed)
     i = np.arange(rows, dtype=np.int64)

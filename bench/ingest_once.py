@@ -24,7 +24,7 @@ def warm_up(resource: object) -> float:
     timing, as a long-lived worker would have; returns their seconds (reported separately)."""
     import pyarrow as pa
 
-    from citydata.coerce import coerce_batch
+    from citydata.ingest.coerce import coerce_batch
     from citydata.quality.checks import checks_for, run_checks
 
     t0 = time.perf_counter()
@@ -53,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("citydata.warehouse.load").setLevel(logging.DEBUG)
     os.environ["CITYDATA_HOME"] = str(args.home)
     os.environ["CITYDATA_WAREHOUSE_URL"] = args.url
-    from citydata import landing
     from citydata.config import settings
-    from citydata.ingest import ingest_file, prepare
+    from citydata.ingest import landing
+    from citydata.ingest.pipeline import ingest_file, prepare
     from citydata.registry import load_registry
 
     cfg = settings()

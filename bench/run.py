@@ -120,7 +120,7 @@ def dag_parse_times(repeat: int) -> dict[str, list[float]]:
         "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
         "print(time.perf_counter() - t)\n"
     )
-    from citydata.airflow_env import airflow_environ
+    from citydata.app.airflow_env import airflow_environ
 
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="cdbench_dags_") as home:
@@ -327,7 +327,7 @@ def kpi_rows(detail: dict) -> list[dict]:
 
 
 def render(rows: list[dict], detail: dict) -> str:
-    from citydata.table import render_table
+    from citydata.app.table import render_table
 
     return render_table(["metric", "value", "goal", "met", "note"], [
         [r["metric"], "n/a" if r["value"] is None else f"{r['value']:.2f} {r['unit']}", r["goal"],

@@ -1,6 +1,6 @@
 """ingest_<department>: one DAG per registry department, processing every waiting delivery.
 
-Declarations only; the work is in citydata.tasks. Heavy libraries load inside tasks.
+Declarations only; the work is in citydata.ingest.tasks. Heavy libraries load inside tasks.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from citydata import watch
 from citydata.config import settings
+from citydata.ingest import watch
 from citydata.registry import load_registry
 
 try:
@@ -22,7 +22,7 @@ except ImportError:  # plugins folder not on sys.path (a DagBag outside the proj
 
     sys.path.append(str(Path(__file__).resolve().parent.parent / "plugins"))
     from citydata_airflow.triggers import LandingZoneTrigger
-from citydata_notify.dag_tasks import current_run_id, ingest_deadline, notify_owners
+from citydata_airflow.notify_tasks import current_run_id, ingest_deadline, notify_owners
 
 REGISTRY = load_registry()
 DEFAULT_ARGS = {"owner": "citydata", "retries": 2, "retry_delay": timedelta(seconds=20)}
@@ -46,7 +46,7 @@ def ingest_schedule(department: str) -> AssetOrTimeSchedule | CronTriggerTimetab
     """Watcher events OR a cron (so nothing waits forever if the triggerer is down).
 
     Departments with pulled resources (HTTP, database) run on the short pull cron, the others
-    on the fallback cron; both are env-configurable (citydata.watch).
+    on the fallback cron; both are env-configurable (citydata.ingest.watch).
     """
     resources = REGISTRY.departments[department].resources.values()
     pulls = any(r.arrival != "files" for r in resources)
@@ -75,13 +75,13 @@ def build(department: str) -> None:
     def ingest() -> None:
         @task
         def list_waiting() -> list[str]:
-            from citydata import tasks
+            from citydata.ingest import tasks
 
             return tasks.list_waiting(department)
 
         @task(outlets=outlets, map_index_template="{{ task.op_kwargs['path'] }}")
         def ingest_file(path: str) -> dict:
-            from citydata import tasks
+            from citydata.ingest import tasks
 
             record = tasks.ingest_path(department, path, run_id=current_run_id())
             if record["status"] == "rejected":
@@ -104,7 +104,7 @@ def pull_task(department: str, resource: str) -> object:
 
     @task(task_id=f"pull_{resource}", outlets=[core_asset(department, resource)])
     def pull() -> dict:
-        from citydata import tasks
+        from citydata.ingest import tasks
 
         record = tasks.pull_resource(department, resource)
         if record["status"] == "skipped":

@@ -48,8 +48,8 @@ def kpi_rates() -> None:
     @task(retries=3, retry_delay=timedelta(minutes=1), retry_exponential_backoff=2)
     def alert_engineers(computed: list[dict]) -> dict:
         """Email the data-center engineers about complete periods below target (once per situation)."""
-        from citydata_notify.dag_tasks import current_run_id
-        from citydata_notify.sender import notify_rates
+        from citydata_airflow.notify_tasks import current_run_id
+        from citydata_airflow.sender import notify_rates
 
         from citydata.notify.alerts import completed_kpi_rows
 

@@ -3,7 +3,7 @@
 Trigger it (manually, or from the UI with params) after a department corrected its rows
 (`citydata quarantine import`) or after a registry/suite fix. Params: ``department``
 (empty = every department) and ``resource`` (empty = every resource of the department).
-Each replayed row moves into core exactly once (see citydata.replay). Declarations only.
+Each replayed row moves into core exactly once (see citydata.ingest.replay). Declarations only.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def replay_quarantine() -> None:
     @task(outlets=[core_asset(r.department, r.name) for r in REGISTRY.resources],
           map_index_template="{{ task.op_kwargs['department'] }}")
     def replay(department: str, params: dict | None = None) -> list[dict]:
-        from citydata.replay import replay as run_replay
+        from citydata.ingest.replay import replay as run_replay
 
         resource = (params or {}).get("resource") or None
         return [r.as_dict() for r in run_replay(department, resource)]

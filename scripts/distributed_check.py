@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
-from citydata.airflow_env import airflow_bin, airflow_environ  # noqa: E402
+from citydata.app.airflow_env import airflow_bin, airflow_environ  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("CITYDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -355,7 +355,7 @@ def file_resources() -> dict[str, list[str]]:
 def drop_files(cluster: Cluster, env: dict[str, str],
                args: argparse.Namespace) -> tuple[dict[str, tuple[float, int]], dict[tuple[str, str], set[tuple]]]:
     """Deliver waves of files (one per department per wave) the way departments do: write, then rename."""
-    from citydata.generate import generate
+    from citydata.mock.generate import generate
     from citydata.registry import load_registry
 
     reg = load_registry()

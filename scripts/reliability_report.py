@@ -1,6 +1,6 @@
 """The reliability summary: bad inputs tried → outcome, faults injected → outcome, rows lost.
 
-The reliability tests (tests/test_bad_inputs.py, tests/test_faults*.py, tests/test_security*.py)
+The reliability tests (tests/reliability/test_bad_inputs.py, tests/test_faults*.py, tests/test_security*.py)
 record each outcome as one JSON file under test-artifacts/reliability/<kind>/; this script
 reads them and prints the table (`make reliability-report`). Exit 1 when a recorded outcome
 differs from its expectation or any row was lost, 2 when nothing was recorded yet.
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     data = load(args.dir)
     if not any(data.values()):
         print(f"reliability-report: no outcomes under {args.dir}; run the reliability tests first "
-              "(pytest tests/test_bad_inputs.py tests/test_faults.py tests/test_security.py)", file=sys.stderr)
+              "(pytest tests/reliability/test_bad_inputs.py tests/reliability/test_faults.py tests/reliability/test_security.py)", file=sys.stderr)
         return 2
     text, bad, lost = render(data)
     if args.json:

@@ -73,7 +73,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CITYDATA_HOME", str(h))
     for var in ("CITYDATA_LANDING_DIR", "CITYDATA_WAREHOUSE_URL", "CITYDATA_REGISTRY", "CITYDATA_EXPECTATIONS_DIR"):
         monkeypatch.delenv(var, raising=False)
-    from citydata import ingest
+    from citydata.ingest import pipeline as ingest
     from citydata.warehouse.db import dispose_engines
 
     ingest._READY.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citydata.table import render_table
+from citydata.app.table import render_table
 
 NO_COVERAGE = {"no_data": "无数据 no data", "no_meters": "无在用居民表 no meters"}
 

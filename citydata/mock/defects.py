@@ -33,8 +33,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citydata.domain import vocab
 from citydata.errors import CitydataError
-from citydata.mock import vocab
 from citydata.mock.generators import retime
 from citydata.registry import Resource
 

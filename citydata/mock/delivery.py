@@ -11,9 +11,9 @@ import json
 import random
 from pathlib import Path
 
-from citydata.generate import generic_rows, write_rows
 from citydata.mock import defects as dfx
 from citydata.mock import generators
+from citydata.mock.generate import generic_rows, write_rows
 from citydata.registry import Resource
 
 

@@ -34,10 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from citydata.mock import ids, model, townships
+from citydata.domain import ids, townships
+from citydata.domain.townships import Township
+from citydata.domain.vocab import REMOTE_SHARE
+from citydata.mock import model
 from citydata.mock.names import person_name
-from citydata.mock.townships import Township
-from citydata.mock.vocab import REMOTE_SHARE
 
 UTC = dt.UTC
 LOCAL = model.LOCAL

@@ -168,7 +168,7 @@ class HealthDB:
             if row.visit_type == "outpatient" and self.rng.random() < 0.5:
                 change["visit_type"] = "inpatient"  # admitted after the consultation
             elif row.phone is None:
-                from citydata.mock.ids import make_phone
+                from citydata.domain.ids import make_phone
 
                 change["phone"] = make_phone(self.rng)
             else:

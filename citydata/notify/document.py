@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from citydata.table import render_table
+from citydata.app.table import render_table
 
 _CSS_TABLE = "border-collapse:collapse;margin:6px 0 14px 0;font-size:13px"
 _CSS_CELL = "border:1px solid #ccd;padding:4px 8px;text-align:left;vertical-align:top"

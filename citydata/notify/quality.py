@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
-from citydata.landing import mask_text
-from citydata.masking import mask_value, sensitive_kind
+from citydata.domain.masking import mask_value, sensitive_kind
+from citydata.ingest.landing import mask_text
 from citydata.notify import advice, facts
 from citydata.notify.document import Doc
 from citydata.notify.i18n import dept_label, field_label, local_time, resource_label, t
@@ -87,7 +87,7 @@ def _csv(resource: Resource, rows: list[facts.QuarantinedRow]) -> bytes:
 def validation_report(batch_id: int) -> Path | None:
     """The per-batch HTML validation report of the quality gates, when it exists."""
     try:
-        from citydata.quality.report import validation_report_path
+        from citydata.reports.validation import validation_report_path
     except ImportError:
         return None
     try:

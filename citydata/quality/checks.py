@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citydata.coerce import Coerced
+from citydata.ingest.coerce import Coerced
 from citydata.registry import Resource
 
 Severity = Literal["error", "warning"]

@@ -12,7 +12,7 @@ from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation
 from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial
 
-from citydata.mock.ids import is_valid_citizen_id
+from citydata.domain.ids import is_valid_citizen_id
 
 
 class ColumnValuesValidCitizenId(ColumnMapMetricProvider):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
-from citydata.masking import mask_record, mask_value, sensitive_kind
+from citydata.domain.masking import mask_record, mask_value, sensitive_kind
 from citydata.quality.checks import Evaluation
 from citydata.registry import Resource
 from citydata.warehouse.db import sql_file

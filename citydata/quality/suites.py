@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from citydata.coerce import Coerced
 from citydata.errors import CitydataError
+from citydata.ingest.coerce import Coerced
 from citydata.quality.checks import BatchResult, Evaluation, Failure
 from citydata.registry import Resource
 
@@ -91,7 +91,7 @@ class Suite:
         return [r for r in self.rules if r.scope == scope]
 
     def parameters(self, now: dt.datetime | None = None) -> dict[str, object]:
-        from citydata.mock.vocab import FUTURE_AFTER, LATE_AFTER
+        from citydata.domain.vocab import FUTURE_AFTER, LATE_AFTER
         from citydata.quality.vocab import suite_parameters
 
         now = now or dt.datetime.now(dt.UTC)

@@ -1,4 +1,4 @@
-"""Suite parameters from the shared vocabulary (citydata.mock.vocab): one source of truth.
+"""Suite parameters from the shared vocabulary (citydata.domain.vocab): one source of truth.
 
 The mock generator emits, the defect injector breaks, and the suites check the same code
 lists, formats and ranges. Suites reference them by name, e.g.
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from citydata.mock import vocab
-from citydata.mock.ids import is_valid_citizen_id
-from citydata.mock.townships import COUNTY_BBOX, NAMES
+from citydata.domain import vocab
+from citydata.domain.ids import is_valid_citizen_id
+from citydata.domain.townships import COUNTY_BBOX, NAMES
 
 TOWNSHIPS: tuple[str, ...] = NAMES
 PLATE_LINYI = r"^鲁Q"  # 临沂 (Linyi) plates; other provinces' cars are legal but worth a note

@@ -19,7 +19,7 @@ from citydata.kpi.periods import Period, parse_period, period_for, shanghai_iso
 from citydata.kpi.present import pct
 from citydata.kpi.read import build_rows, ensure_computed, stored
 from citydata.registry import Registry, load_registry
-from citydata.reports.svg import line_chart
+from citydata.render.svg import line_chart
 from citydata.warehouse.db import engine, sql_file
 from citydata.warehouse.load import ts_param
 

@@ -1,7 +1,7 @@
 """Publish landed batches to the sharing layer, masked, per sharing type; idempotent.
 
 A publication copies the core rows a load batch last changed into ``share.<table>`` (masking
-every sensitive field with citydata.masking), writes them as Parquet for file exchange, and
+every sensitive field with citydata.domain.masking), writes them as Parquet for file exchange, and
 records one audit.publish_log row whose t_published is stamped after every write, just
 before COMMIT. Publishing a batch twice is a no-op (the log has one row per batch), and
 concurrent publishers of one resource queue on a lock.
@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from citydata.config import Settings, settings
-from citydata.masking import mask_record
+from citydata.domain.masking import mask_record
 from citydata.registry import Registry, Resource
 from citydata.share.export import write_parquet
 from citydata.share.roles import audience

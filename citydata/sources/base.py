@@ -1,7 +1,7 @@
 """The connector interface: a Source yields Arrow record batches plus the high-water mark it reached.
 
 Batches carry the source's own values (text, or typed columns where the source is typed);
-citydata.coerce turns them into the registry's types, exactly as for landed files.
+citydata.ingest.coerce turns them into the registry's types, exactly as for landed files.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from citydata.readers import as_text
+from citydata.ingest.readers import as_text
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 

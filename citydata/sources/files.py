@@ -1,11 +1,11 @@
-"""A landed file as a Source (the landing-zone path itself is handled by citydata.ingest)."""
+"""A landed file as a Source (the landing-zone path itself is handled by citydata.ingest.pipeline)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from citydata.readers import read_file
+from citydata.ingest.readers import read_file
 from citydata.sources.base import Pulled
 
 

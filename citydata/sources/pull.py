@@ -22,8 +22,8 @@ from sqlalchemy import text
 
 from citydata.config import Settings, settings
 from citydata.errors import CitydataError, FileRejected
-from citydata.ingest import AuditRecord, load_batches, prepare
-from citydata.landing import mask_text
+from citydata.ingest.landing import mask_text
+from citydata.ingest.pipeline import AuditRecord, load_batches, prepare
 from citydata.registry import Registry, Resource, load_registry
 from citydata.sources import watermarks
 from citydata.sources.base import Source

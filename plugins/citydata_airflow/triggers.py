@@ -2,7 +2,7 @@
 
 The stock FileDeleteTrigger deletes the file it found, which would lose a delivery; this one
 leaves files where they are (the ingest DAG archives them) and announces each new stable file
-once. The scan/stability/memory logic is `citydata.watch` (Airflow-free, unit-tested).
+once. The scan/stability/memory logic is `citydata.ingest.watch` (Airflow-free, unit-tested).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class LandingZoneTrigger(BaseEventTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from citydata.watch import LandingWatch, scan  # triggerer side only: DAG parsing stays light
+        from citydata.ingest.watch import LandingWatch, scan  # triggerer side only: DAG parsing stays light
 
         # File I/O runs in a thread: the triggerer's event loop serves every other trigger too.
         watch = await asyncio.to_thread(LandingWatch, self.department, Path(self.state_path))

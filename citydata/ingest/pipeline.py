@@ -1,0 +1,381 @@
+"""Ingest one landed file: read → coerce → check → quarantine / stage → upsert → audit → archive.
+
+Nothing is lost: every row read is loaded, quarantined or counted as a duplicate, and a
+file that cannot be loaded at all goes to rejected/ with the reason beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import Connection, text
+
+from citydata.config import Settings, settings
+from citydata.errors import CitydataError, FileRejected
+from citydata.ingest import landing
+from citydata.ingest.coerce import coerce_batch
+from citydata.ingest.readers import read_file
+from citydata.quality.checks import (
+    BatchResult,
+    begin_delivery,
+    checks_for,
+    finish_delivery,
+    keys_unique,
+    run_checks,
+)
+from citydata.quality.results import ValidationSummary, save_results
+from citydata.registry import Registry, Resource, load_registry
+from citydata.warehouse.db import sql_file, transaction
+from citydata.warehouse.load import BatchLoad, ts_param, utcnow
+from citydata.warehouse.schema import ensure_schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditRecord:
+    """What happened to one delivery (the `citydata audit` contract)."""
+
+    department: str
+    resource: str
+    source: str
+    status: str  # loaded / partial / rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    reason: str | None = None
+    batch_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_READY: set[tuple[str, str]] = set()
+
+
+def prepare(registry: Registry, cfg: Settings) -> None:
+    """Create the warehouse once per process and registry."""
+    key = (cfg.warehouse_url, str(registry.path))
+    if key not in _READY:
+        ensure_schema(registry, cfg.warehouse_url)
+        _READY.add(key)
+
+
+def _row_errors(result: BatchResult, batch: pa.RecordBatch, bad: np.ndarray) -> dict[int, list[dict]]:
+    errors: dict[int, list[dict]] = defaultdict(list)
+    names = set(batch.schema.names)
+    for f in result.failures:
+        if f.severity != "error":
+            continue
+        values = batch.column(f.column).take(pa.array(f.rows)).to_pylist() if f.column in names else [None] * len(f.rows)
+        for i, v in zip(f.rows.tolist(), values, strict=True):
+            errors[i].append({"check": f.check, "column": f.column, "value": v, "message": f.description})
+    return errors
+
+
+# Rows per check pass: a GX validation costs ~0.1-0.4 s per call whatever its size, so small
+# reader batches (8 MiB CSV blocks, API pages) are merged before checking; memory stays bounded.
+CHECK_BATCH_ROWS = 500_000
+
+
+def coalesce(batches: Iterable[pa.RecordBatch], rows: int) -> Iterable[pa.RecordBatch]:
+    """Merge consecutive batches and cut them into batches of ``rows`` rows, the last one
+    smaller (order kept; columns unioned). Equal batches keep peak memory the same whatever
+    the file's size (with reader blocks merged to "at least" ``rows``, a 1M-row file ended
+    in a smaller batch than a 5M-row file's)."""
+    pending: list[pa.RecordBatch] = []
+    n = 0
+
+    def merged() -> pa.RecordBatch:
+        if len(pending) == 1:
+            return pending[0]
+        table = pa.concat_tables([pa.Table.from_batches([b]) for b in pending], promote_options="default")
+        return table.combine_chunks().to_batches(max_chunksize=table.num_rows)[0]
+
+    for batch in batches:
+        pending.append(batch)
+        n += batch.num_rows
+        while n >= rows:
+            whole = merged()
+            yield whole.slice(0, rows)
+            rest = whole.slice(rows)
+            pending, n = ([rest] if rest.num_rows else []), rest.num_rows
+    if pending:
+        yield merged()
+
+
+def _write_batch(load: BatchLoad, held: list[dict], rows: pa.Table, positions: pa.Array, unique: bool) -> None:
+    load.quarantine(held)
+    load.stage(rows, positions, keys_unique=unique)
+
+
+class _Writer:
+    """Runs each batch's database writes (quarantine, COPY) in order, one batch at a time.
+
+    On PostgreSQL they run in one background thread, so the checks of batch n+1 (our core)
+    overlap the COPY of batch n (parsed by the database on the other core); meanwhile only
+    that thread uses the connection. Leaving the block waits for the last write (and
+    re-raises its error), so nothing else touches the connection while a write runs.
+    """
+
+    def __init__(self, background: bool) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="citydata-load") if background else None
+        self.pending: Future | None = None
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        self.wait()
+        if self.pool is None:
+            fn(*args)
+        else:
+            self.pending = self.pool.submit(fn, *args)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        if exc_type is None:
+            self.wait()
+
+
+def _summarise(failures: dict[str, int], read: int) -> str:
+    top = sorted(failures.items(), key=lambda kv: -kv[1])[:5]
+    return "; ".join(f"{check}: {n} row(s)" for check, n in top) + f" (of {read} read)"
+
+
+def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.RecordBatch], *, source_kind: str,
+                 source: str, checksum: str | None = None, run_id: str | None = None,
+                 columns: list[str] | None = None) -> tuple[BatchLoad, AuditRecord]:
+    """Coerce, check, quarantine and upsert a stream of batches inside the caller's transaction.
+
+    Raises FileRejected (the caller rolls back) when a batch-level check fails or too many
+    rows are bad. The caller may write more in the same transaction (e.g. a watermark)
+    before committing; t_landed is stamped by BatchLoad.close, the last statement here.
+    ``columns`` (the delivery's header) feeds the suite's column-set checks; default: the
+    first batch's columns. The validation summary is saved in the same transaction and an
+    HTML report written per batch (quality.results, quality.report).
+    """
+    rows_read = quarantined = 0
+    failed: dict[str, int] = defaultdict(int)
+    batch_errors: list[str] = []
+    checks = checks_for(resource)
+    summary = ValidationSummary(resource)
+    load = BatchLoad(conn, resource, source_kind, source, checksum, run_id)
+    if columns is not None:
+        header = begin_delivery(checks, columns)
+        batch_errors.extend(header.batch_errors)
+        summary.add(header.evaluations)
+    with _Writer(background=conn.dialect.name == "postgresql") as writer:
+        for batch in coalesce(batches, CHECK_BATCH_ROWS):
+            n = batch.num_rows
+            if columns is None:
+                columns = batch.schema.names
+                header = begin_delivery(checks, columns)
+                batch_errors.extend(header.batch_errors)
+                summary.add(header.evaluations)
+            coerced = coerce_batch(batch, resource)
+            result = run_checks(checks, coerced, resource)
+            batch_errors.extend(result.batch_errors)
+            summary.add(result.evaluations)
+            bad = result.error_mask(n)
+            positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
+            held: list[dict] = []
+            good_rows = coerced.table
+            if bad.any():
+                for f in result.failures:
+                    if f.severity == "error":
+                        failed[f.check] += len(f.rows)
+                errors = _row_errors(result, batch, bad)
+                bad_rows = np.flatnonzero(bad)
+                raw = batch.take(pa.array(bad_rows)).to_pylist()  # only the bad rows become Python objects
+                held = [{"row_number": rows_read + int(i) + 1, "record": rec, "errors": errors[int(i)]}
+                        for i, rec in zip(bad_rows, raw, strict=True)]
+                summary.add_samples(held)
+                good = pa.array(~bad)
+                good_rows, positions = good_rows.filter(good), positions.filter(good)
+                quarantined += int(bad.sum())
+            writer.submit(_write_batch, load, held, good_rows, positions, keys_unique(checks))
+            rows_read += n
+    final = finish_delivery(checks, rows_read)
+    batch_errors.extend(final.batch_errors)
+    summary.add(final.evaluations)
+    summary.rows_read, summary.rows_quarantined, summary.batch_errors = rows_read, quarantined, batch_errors
+    if batch_errors:
+        rej = FileRejected("batch check failed", "; ".join(batch_errors), rows_read)
+        rej.validation = summary  # for the .error.json samples and the report of the rejected delivery
+        raise rej
+    if rows_read and quarantined / rows_read > resource.max_bad_share:
+        rej = FileRejected(
+            "too many bad rows",
+            f"{quarantined} of {rows_read} rows failed checks (limit {resource.max_bad_share:.0%}): "
+            + _summarise(failed, rows_read),
+            rows_read,
+        )
+        rej.validation = summary
+        raise rej
+    loaded = load.upsert(keys_unique=keys_unique(checks))
+    duplicate = rows_read - quarantined - loaded
+    status = "partial" if quarantined else "loaded"
+    reason = _summarise(failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)
+    save_results(conn, load.batch_id, summary)
+    load.close(status=status, rows_read=rows_read, rows_loaded=loaded, rows_quarantined=quarantined,
+               rows_duplicate=duplicate, reason=reason)
+    record = AuditRecord(resource.department, resource.name, source, status, rows_read, loaded, quarantined,
+                         duplicate, reason, load.batch_id)
+    write_report_safely(summary, record)
+    return load, record
+
+
+def write_report_safely(summary: ValidationSummary, record: AuditRecord) -> None:
+    """The HTML report is a by-product: failing to write it must not fail the load."""
+    from citydata.reports.validation import write_report
+
+    try:
+        write_report(summary, batch_id=record.batch_id, source=record.source, status=record.status,
+                     rows_loaded=record.rows_loaded, rows_duplicate=record.rows_duplicate, reason=record.reason)
+    except OSError as exc:
+        log.warning("validation report of batch %s not written: %s", record.batch_id, exc)
+
+
+def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest: str, run_id: str | None) -> AuditRecord:
+    """Load one file in one transaction; raises FileRejected (nothing committed) if it cannot load."""
+    fb = read_file(landed.path)
+    missing = [c for c in resource.required_fields if c not in fb.columns]
+    if missing:
+        raise FileRejected("missing required column(s)", f"{', '.join(missing)} not in header {fb.columns}")
+    with transaction(cfg.warehouse_url) as conn:
+        _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
+                                 checksum=digest, run_id=run_id, columns=fb.columns)
+    return record
+
+
+def record_without_load(cfg: Settings, resource: Resource | None, landed: landing.Landed, *, status: str,
+                        rows_read: int, rows_quarantined: int, rows_duplicate: int, reason: str,
+                        digest: str | None, run_id: str | None) -> int:
+    """Audit a delivery that loads nothing (rejected, or a duplicate of an earlier file)."""
+    with transaction(cfg.warehouse_url) as conn:
+        now = ts_param(utcnow(), conn.dialect.name)
+        batch_id = conn.execute(
+            text(sql_file("audit/open_batch.sql", conn.dialect.name)),
+            {"department": landed.department, "resource": resource.name if resource else landed.resource,
+             "source_kind": "file", "source": landed.relative, "checksum": digest, "run_id": run_id, "started_at": now},
+        ).scalar_one()
+        conn.execute(
+            text(sql_file("audit/close_batch.sql", conn.dialect.name)),
+            {"batch_id": batch_id, "status": status, "rows_read": rows_read, "rows_loaded": 0,
+             "rows_quarantined": rows_quarantined, "rows_duplicate": rows_duplicate, "reason": reason,
+             "t_landed": now if status != "rejected" else None},
+        )
+    return batch_id
+
+
+def _previous_load(cfg: Settings, resource: Resource, digest: str) -> tuple[int, int] | None:
+    with transaction(cfg.warehouse_url) as conn:
+        row = conn.execute(
+            text(sql_file("audit/find_checksum.sql", conn.dialect.name)),
+            {"department": resource.department, "resource": resource.name, "checksum": digest},
+        ).first()
+    return (row.batch_id, row.rows_read) if row else None
+
+
+def ingest_file(landed: landing.Landed, registry: Registry | None = None, cfg: Settings | None = None,
+                run_id: str | None = None) -> AuditRecord:
+    """Ingest one waiting file and move it out of the landing zone. Never raises for bad input.
+
+    The file is claimed first (landing.claim), so a concurrent run skips it; if the warehouse
+    or the archive fails, the error is raised and the file goes back to the landing zone.
+    """
+    registry = registry or load_registry()
+    cfg = cfg or settings()
+    prepare(registry, cfg)
+    with landing.claim(landed, cfg) as held:
+        if held is None:
+            return AuditRecord(landed.department, landed.resource, landed.relative, "skipped",
+                               reason="claimed by another run")
+        return _ingest_claimed(held, registry, cfg, run_id)
+
+
+def _moved(move: Callable[[], object], landed: landing.Landed, done: str) -> None:
+    try:
+        move()
+    except OSError as exc:
+        raise CitydataError(f"{landed.relative}: {done}, but moving it out of the landing zone failed "
+                            f"({exc.strerror or exc}); the file stays in landing/ for the next run") from exc
+
+
+def _ingest_claimed(landed: landing.Landed, registry: Registry, cfg: Settings, run_id: str | None) -> AuditRecord:
+    resource = None if landed.resource == landing.UNKNOWN else registry.resource(landed.department, landed.resource)
+    digest = None
+    try:
+        if landed.problem or resource is None:
+            raise FileRejected("not accepted", landed.problem or "unknown resource folder")
+        digest = landing.checksum(landed.path)
+        previous = _previous_load(cfg, resource, digest)
+        if previous:
+            batch_id, rows = previous
+            reason = f"duplicate delivery: same content as batch {batch_id}"
+            new_id = record_without_load(cfg, resource, landed, status="loaded", rows_read=rows, rows_quarantined=0,
+                                         rows_duplicate=rows, reason=reason, digest=digest, run_id=run_id)
+            _moved(lambda: landing.archive(landed, cfg), landed, f"duplicate recorded (batch {new_id})")
+            return AuditRecord(landed.department, resource.name, landed.relative, "loaded", rows, 0, 0, rows, reason, new_id)
+        record = load_file(landed, resource, cfg, digest, run_id)
+    except FileRejected as rej:
+        reason = landing.mask_text(f"{rej.reason}: {rej.details}" if rej.details else rej.reason)
+        batch_id = record_without_load(cfg, resource, landed, status="rejected", rows_read=rej.rows_read,
+                                       rows_quarantined=rej.rows_read, rows_duplicate=0, reason=reason,
+                                       digest=digest, run_id=run_id)
+        _moved(partial(_reject, landed, cfg, rej, batch_id), landed, f"rejected (batch {batch_id})")
+        log.warning("rejected %s: %s", landed.relative, reason)
+        return AuditRecord(landed.department, landed.resource, landed.relative, "rejected", rej.rows_read, 0,
+                           rej.rows_read, 0, reason, batch_id)
+    _moved(lambda: landing.archive(landed, cfg), landed, f"loaded (batch {record.batch_id})")
+    log.info("%s: %s, read %d, loaded %d, quarantined %d, duplicate %d", landed.relative, record.status,
+             record.rows_read, record.rows_loaded, record.rows_quarantined, record.rows_duplicate)
+    return record
+
+
+def _reject(landed: landing.Landed, cfg: Settings, rej: FileRejected, batch_id: int) -> None:
+    """Move to rejected/ with .error.json; when checks ran, add their counts, masked samples and a report."""
+    target = landing.reject(landed, cfg, rej.reason, rej.details, rej.rows_read)
+    summary = getattr(rej, "validation", None)
+    if summary is None:
+        return
+    from citydata.quality.results import annotate_error_file, save_results
+    from citydata.reports.validation import write_report
+
+    report = None
+    try:
+        report = write_report(summary, batch_id=batch_id, source=landed.relative, status="rejected",
+                              reason=landing.mask_text(f"{rej.reason}: {rej.details}"), cfg=cfg)
+    except OSError as exc:
+        log.warning("validation report of rejected batch %s not written: %s", batch_id, exc)
+    annotate_error_file(target, summary, report)
+    try:
+        with transaction(cfg.warehouse_url) as conn:
+            save_results(conn, batch_id, summary)
+    except CitydataError as exc:
+        log.warning("validation results of rejected batch %s not saved: %s", batch_id, exc)
+
+
+def ingest_department(department: str, registry: Registry | None = None, cfg: Settings | None = None,
+                      run_id: str | None = None) -> list[AuditRecord]:
+    """Everything waiting for one department, file by file (used outside Airflow and in tests)."""
+    registry = registry or load_registry()
+    cfg = cfg or settings()
+    landing.recover_claims(cfg)
+    records = [ingest_file(f, registry, cfg, run_id) for f in landing.waiting_files(registry, department, cfg)]
+    return [r for r in records if r.status != "skipped"]

@@ -1,0 +1,1 @@
+"""citydata/render."""
