@@ -149,11 +149,11 @@ def kpi_days(url: str) -> dict:
     import kpi_history
     from sqlalchemy import text
 
+    from citydata.bootstrap import ensure_schema
     from citydata.kpi.compute import compute_period
     from citydata.kpi.periods import period_for
     from citydata.registry import load_registry
     from citydata.warehouse.db import transaction
-    from citydata.warehouse.schema import ensure_schema
 
     registry = load_registry()
     ensure_schema(registry, url)

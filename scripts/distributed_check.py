@@ -304,7 +304,7 @@ def start_airflow(cluster: Cluster, env: dict[str, str], port: int) -> None:
     if proc.returncode != 0:
         raise CheckFailed(f"airflow db migrate failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
     # What the compose init service does for the warehouse: schemas, tables, roles, once.
-    init = ("from citydata.registry import load_registry; from citydata.warehouse.schema import ensure_schema; "
+    init = ("from citydata.registry import load_registry; from citydata.bootstrap import ensure_schema; "
             "ensure_schema(load_registry())")
     proc = subprocess.run([sys.executable, "-c", init], env=env, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:

@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import text
 
+from citydata.bootstrap import ensure_schema
 from citydata.config import settings
 from citydata.registry import load_registry
 from citydata.warehouse.db import sql_file, transaction
-from citydata.warehouse.schema import ensure_schema
 
 FIELDS = ("batch_id", "department", "resource", "source_kind", "source", "status", "rows_read", "rows_loaded",
           "rows_quarantined", "rows_duplicate", "reason", "run_id", "started_at", "t_landed")

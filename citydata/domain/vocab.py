@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from citydata.domain.ids import is_valid_citizen_id
 from citydata.domain.townships import COUNTY_BBOX, NAMES
 
 
@@ -165,8 +166,6 @@ def is_valid(rule: Rule, value: object, row: dict | None = None) -> bool:
         if not isinstance(value, str) or not re.match(rule.regex, value):
             return False
         if rule.check == "citizen_id":
-            from citydata.domain.ids import is_valid_citizen_id
-
             return is_valid_citizen_id(value)
         return True
     try:

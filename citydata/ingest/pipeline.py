@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Connection, text
 
+from citydata.bootstrap import ensure_schema
 from citydata.config import Settings, settings
 from citydata.errors import CitydataError, FileRejected
 from citydata.ingest import landing
@@ -34,7 +35,6 @@ from citydata.quality.results import ValidationSummary, save_results
 from citydata.registry import Registry, Resource, load_registry
 from citydata.warehouse.db import sql_file, transaction
 from citydata.warehouse.load import BatchLoad, ts_param, utcnow
-from citydata.warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 

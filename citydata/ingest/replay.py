@@ -28,6 +28,7 @@ from sqlalchemy import Connection, text
 from citydata.config import Settings, settings
 from citydata.errors import CitydataError
 from citydata.ingest.coerce import coerce_batch
+from citydata.ingest.pipeline import _row_errors, prepare
 from citydata.quality.checks import checks_for, run_checks
 from citydata.registry import Registry, Resource, load_registry
 from citydata.warehouse.db import qualify, sql_file, transaction
@@ -145,8 +146,6 @@ def replay_resource(conn: Connection, resource: Resource, run_id: str | None = N
     result.rows_still_bad, result.rows_duplicate = still_bad, n - still_bad - loaded
 
     # New reasons for rows that still fail; resolution for the ones that passed.
-    from citydata.ingest.pipeline import _row_errors
-
     errors = _row_errors(checked, batch, bad)
     for i in np.flatnonzero(bad).tolist():
         conn.execute(text(sql_file("quality/update_quarantine_errors.sql", dialect)),
@@ -170,8 +169,6 @@ def replay_resource(conn: Connection, resource: Resource, run_id: str | None = N
 def replay(department: str, resource: str | None = None, *, registry: Registry | None = None,
            cfg: Settings | None = None, run_id: str | None = None) -> list[ReplayResult]:
     """Replay every resource of a department (or one), one transaction per resource."""
-    from citydata.ingest.pipeline import prepare
-
     registry = registry or load_registry()
     cfg = cfg or settings()
     prepare(registry, cfg)
@@ -195,8 +192,6 @@ def export_quarantine(department: str, resource: str | None = None, out: Path | 
     The file holds the department's own unmasked values (needed to correct them): it is
     written owner-only (0600) under $CITYDATA_HOME/quarantine/ unless ``out`` says otherwise.
     """
-    from citydata.ingest.pipeline import prepare
-
     registry = registry or load_registry()
     cfg = cfg or settings()
     prepare(registry, cfg)
@@ -232,8 +227,6 @@ def import_corrections(path: Path, *, cfg: Settings | None = None, registry: Reg
     Every line must name an open quarantined row of the file's resource; a bad line fails the
     whole import with a message naming the file and line (nothing is stored).
     """
-    from citydata.ingest.pipeline import prepare
-
     registry = registry or load_registry()
     cfg = cfg or settings()
     prepare(registry, cfg)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
+from citydata.bootstrap import ensure_schema
+from citydata.config import settings
 from citydata.errors import CitydataError
 from citydata.kpi import tiers as T
 from citydata.kpi.dialect import ceil_seconds, seconds_between
@@ -20,7 +22,6 @@ from citydata.kpi.periods import Period
 from citydata.registry import Registry, Resource, load_registry
 from citydata.warehouse.db import qualify, sql_file, statements, transaction
 from citydata.warehouse.load import ts_param, utcnow
-from citydata.warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 UTILITIES = ("water", "heat", "gas")
@@ -36,8 +37,6 @@ _READY: set[tuple[str, str]] = set()
 
 def ready(registry: Registry, url: str | None = None) -> None:
     """Create the warehouse (incl. share and kpi tables) once per process, URL and registry."""
-    from citydata.config import settings
-
     url = url or settings().warehouse_url
     key = (url, str(registry.path))
     if key not in _READY:

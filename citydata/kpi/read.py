@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from citydata.errors import CitydataError
 from citydata.kpi import tiers as T
+from citydata.kpi.compute import compute_period, ready
 from citydata.kpi.periods import Period, parse_date, period_for, shanghai_iso
 from citydata.registry import Registry, load_registry
 from citydata.warehouse.db import engine, sql_file
@@ -41,8 +42,6 @@ def stored(period: Period, url: str | None = None) -> dict:
 
 def ensure_computed(period: Period, registry: Registry, url: str | None, refresh: bool | str) -> None:
     """refresh='auto': compute when nothing is stored or the stored result is of a period then in progress."""
-    from citydata.kpi.compute import compute_period, ready
-
     ready(registry, url)
     if refresh is True:
         compute_period(period, registry, url)

@@ -34,10 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from citydata.domain import ids, townships
 from citydata.domain.townships import Township
 from citydata.domain.vocab import REMOTE_SHARE
-from citydata.mock import model
+from citydata.mock import ids, model, townships
 from citydata.mock.names import person_name
 
 UTC = dt.UTC

@@ -20,7 +20,9 @@ import threading
 
 from sqlalchemy import Column, Engine, Index, MetaData, String, Table, TypeDecorator, create_engine, event, func, select
 
+from citydata.config import settings
 from citydata.mock import generators, model
+from citydata.mock.ids import make_phone
 from citydata.mock.names import person_name
 from citydata.warehouse.db import normalise_url
 
@@ -75,8 +77,6 @@ Index("card_visits_updated_at", card_visits.c.updated_at, card_visits.c.visit_id
 
 
 def default_url() -> str:
-    from citydata.config import settings
-
     url = os.environ.get("CITYDATA_MOCK_DB_URL")
     if url:
         return normalise_url(url)
@@ -168,8 +168,6 @@ class HealthDB:
             if row.visit_type == "outpatient" and self.rng.random() < 0.5:
                 change["visit_type"] = "inpatient"  # admitted after the consultation
             elif row.phone is None:
-                from citydata.domain.ids import make_phone
-
                 change["phone"] = make_phone(self.rng)
             else:
                 male = int(row.citizen_id[16]) % 2 == 1

@@ -12,6 +12,9 @@ import logging
 import os
 from email.message import EmailMessage
 
+from citydata.errors import CitydataError
+from citydata.kpi.periods import parse_period
+from citydata.kpi.read import build_rows, stored
 from citydata.notify.document import Doc
 from citydata.notify.i18n import dept_label, local_time, resource_label, t
 from citydata.notify.message import build, short_hash
@@ -28,8 +31,6 @@ def engineers(registry: Registry) -> list[str]:
         out = [e.strip() for e in env.split(",") if e.strip()]
         bad = [e for e in out if not EMAIL.match(e)]
         if bad:
-            from citydata.errors import CitydataError
-
             raise CitydataError(f"{ENV_RECIPIENTS}: {bad[0]!r} is not an email address")
         return out
     return list(registry.alerts.engineers)
@@ -144,9 +145,6 @@ def late_run_alert(registry: Registry, dag_id: str, run_id: str, deadline: dt.da
 
 def completed_kpi_rows(computed: list[dict]) -> list[dict]:
     """The `citydata kpi --json` rows of the complete periods a kpi_rates run just computed."""
-    from citydata.kpi.periods import parse_period
-    from citydata.kpi.read import build_rows, stored
-
     registry = load_registry()
     rows: list[dict] = []
     for c in computed:

@@ -24,7 +24,9 @@ from citydata.notify import advice, facts
 from citydata.notify.document import Doc
 from citydata.notify.i18n import dept_label, field_label, local_time, resource_label, t
 from citydata.notify.message import Attachment, build, short_hash
+from citydata.quality.suites import suite_for
 from citydata.registry import Department, Registry, Resource
+from citydata.reports.validation import validation_report_path
 from citydata.warehouse.db import sql_file
 
 log = logging.getLogger(__name__)
@@ -87,10 +89,6 @@ def _csv(resource: Resource, rows: list[facts.QuarantinedRow]) -> bytes:
 def validation_report(batch_id: int) -> Path | None:
     """The per-batch HTML validation report of the quality gates, when it exists."""
     try:
-        from citydata.reports.validation import validation_report_path
-    except ImportError:
-        return None
-    try:
         path = Path(validation_report_path(batch_id))
     except Exception:  # noqa: BLE001 — a missing report must not stop the email
         log.warning("no validation report path for batch %s", batch_id, exc_info=True)
@@ -108,8 +106,6 @@ def check_descriptions(resource: Resource | None, lang: str) -> dict[str, str]:
     out.update({f"required:{f.name}": (f"{f.name_zh or f.name}不能为空" if zh else f"{f.name} is required")
                 for f in resource.fields})
     try:
-        from citydata.quality.suites import suite_for
-
         suite = suite_for(resource)
     except Exception:  # noqa: BLE001 — a broken suite must not stop the email (the gate reports it)
         log.warning("no suite descriptions for %s", resource.key, exc_info=True)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+from citydata.bootstrap import ensure_schema
 from citydata.config import settings
 from citydata.notify import alerts, digest, facts, outbox, quality
 from citydata.notify.outbox import _safe
 from citydata.registry import Registry, load_registry
 from citydata.warehouse.db import transaction
-from citydata.warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
 

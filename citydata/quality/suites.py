@@ -30,9 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from citydata.config import settings
+from citydata.domain.vocab import FUTURE_AFTER, LATE_AFTER
 from citydata.errors import CitydataError
 from citydata.ingest.coerce import Coerced
 from citydata.quality.checks import BatchResult, Evaluation, Failure
+from citydata.quality.vocab import suite_parameters
 from citydata.registry import Resource
 
 log = logging.getLogger(__name__)
@@ -91,9 +94,6 @@ class Suite:
         return [r for r in self.rules if r.scope == scope]
 
     def parameters(self, now: dt.datetime | None = None) -> dict[str, object]:
-        from citydata.domain.vocab import FUTURE_AFTER, LATE_AFTER
-        from citydata.quality.vocab import suite_parameters
-
         now = now or dt.datetime.now(dt.UTC)
         skew = dt.timedelta(minutes=self.clock_skew_minutes) if self.clock_skew_minutes is not None else FUTURE_AFTER
         if self.max_event_age_days is not None:
@@ -181,8 +181,6 @@ def suite_path(resource: Resource, directory: Path | None = None) -> Path:
 
 def expectations_dir() -> Path:
     """CITYDATA_EXPECTATIONS_DIR, else expectations/ beside (or above) the registry file."""
-    from citydata.config import settings
-
     cfg = settings()
     if cfg.expectations_dir:
         return cfg.expectations_dir

@@ -18,6 +18,9 @@ from sqlalchemy import text
 
 from citydata.config import settings
 from citydata.errors import CitydataError
+from citydata.kpi import tiers
+from citydata.kpi.compute import ready
+from citydata.kpi.read import read_kpis
 from citydata.registry import Registry, load_registry
 from citydata.warehouse.db import engine, sql_file
 
@@ -249,8 +252,6 @@ def _one_decimal(value: float) -> str:
 
 def _ready(url: str, registry: Registry | None = None) -> Registry:
     """The registry, with the warehouse schema created once per process (kpi's cache)."""
-    from citydata.kpi.compute import ready
-
     registry = registry or load_registry()
     ready(registry, url)
     return registry
@@ -341,8 +342,6 @@ def kpi_rows(period: str = "month", date: str | dt.date | None = None, *, url: s
     instead of recomputing on every page view; only a period never computed is computed once,
     so a fresh installation does not show an empty page.
     """
-    from citydata.kpi import read_kpis
-
     period = check_period(period)
     day = date if isinstance(date, dt.date) else parse_day(date)
     rows = read_kpis(period, day, refresh=False, url=url, registry=registry)
@@ -358,8 +357,6 @@ def trend(day: dt.date, days: int = TREND_DAYS, *, url: str | None = None, regis
     A day that was never computed stays empty (a break in the line), never 0%; the
     kpi_rates DAG and its backfill fill the history.
     """
-    from citydata.kpi import read_kpis
-
     registry = registry or load_registry()
     dates = [day - dt.timedelta(days=i) for i in range(days - 1, -1, -1)]
     keys = ["county", *registry.departments]
@@ -383,8 +380,6 @@ def trend(day: dt.date, days: int = TREND_DAYS, *, url: str | None = None, regis
 
 
 def _tier_label(tier: str, lang: str) -> str:
-    from citydata.kpi import tiers
-
     return tiers.label(tier, "zh-CN" if lang == "zh" else "en")
 
 

@@ -13,8 +13,12 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
+
 from citydata.config import Settings, settings
 from citydata.quality.results import ValidationSummary
+from citydata.quality.suites import suite_for
+from citydata.warehouse.db import engine, qualify
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 STATUS_ZH = {"loaded": "已入库", "partial": "部分入库", "rejected": "已拒收"}
@@ -47,10 +51,6 @@ def validation_report_path(batch_id: int, cfg: Settings | None = None) -> Path:
     hits = sorted(root.glob(f"*/*/{int(batch_id)}.html"))
     if hits:
         return hits[0]
-    from sqlalchemy import text
-
-    from citydata.warehouse.db import engine, qualify
-
     eng = engine(cfg.warehouse_url)
     with eng.connect() as conn:
         row = conn.execute(text(f"SELECT department, resource FROM {qualify('audit', 'ingest_log', eng.dialect.name)} "
@@ -66,8 +66,6 @@ def _e(value: object) -> str:
 
 def _zh_descriptions(summary: ValidationSummary) -> dict[str, str]:
     try:
-        from citydata.quality.suites import suite_for
-
         suite = suite_for(summary.resource)
     except Exception:  # noqa: BLE001 — the report must still render
         suite = None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from citydata.bootstrap import ensure_schema
 from citydata.config import settings
 from citydata.registry import load_registry
 from citydata.share.roles import setup_roles
 from citydata.warehouse.db import transaction
-from citydata.warehouse.schema import ensure_schema
 
 
 def setup_sharing(url: str | None = None) -> list[str]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from citydata.registry import Registry, Resource
-from citydata.warehouse.db import LAYERS, TYPES, qualify, run_file, transaction
+from citydata.warehouse.db import LAYERS, TYPES, qualify, run_file
 from citydata.warehouse.event_counts import ensure_event_count_table, ensure_event_counts
 
 
@@ -38,8 +38,6 @@ def create_core_table(conn: Connection, resource: Resource) -> None:
 
 def add_new_columns(conn: Connection, layer: str, resource: Resource) -> list[str]:
     """A field added to the registry later becomes a nullable column of the existing table."""
-    from sqlalchemy import inspect
-
     dialect = conn.dialect.name
     if dialect == "postgresql":
         existing = {c["name"] for c in inspect(conn).get_columns(resource.table, schema=layer)}
@@ -52,28 +50,16 @@ def add_new_columns(conn: Connection, layer: str, resource: Resource) -> list[st
     return [f.name for f in added]
 
 
-def ensure_schema(registry: Registry, url: str | None = None) -> None:
-    """Create schemas, base tables and every resource's core table (safe to repeat)."""
-    with transaction(url) as conn:
-        if conn.dialect.name == "postgresql":
-            # Concurrent first runs would race on CREATE SCHEMA; serialise them.
-            conn.execute(text("SELECT pg_advisory_xact_lock(7160321)"))
-            for layer in LAYERS:
-                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {layer}"))
-        run_file(conn, "ddl/base.sql")
-        ensure_event_count_table(conn)  # before the core tables: their triggers write to it
-        run_file(conn, "ddl/quality.sql")  # validation summaries (data-quality gates)
-        run_file(conn, "notify/ddl.sql")  # outgoing emails and the batches they cover (issue 6)
-        for resource in registry.resources:
-            create_core_table(conn, resource)
-        _ensure_share_kpi(conn, registry)
-
-
-def _ensure_share_kpi(conn: Connection, registry: Registry) -> None:
-    """Sharing-layer tables, publish log, KPI tables and (PostgreSQL) sharing roles (issue 5)."""
-    from citydata.share.roles import try_setup_roles
-    from citydata.share.tables import create_share_tables
-
-    run_file(conn, "ddl/share_kpi.sql")
-    create_share_tables(conn, registry)
-    try_setup_roles(conn, registry)
+def ensure_warehouse(conn: Connection, registry: Registry) -> None:
+    """Schemas, base tables and every resource's core table (safe to repeat); see citydata.bootstrap."""
+    if conn.dialect.name == "postgresql":
+        # Concurrent first runs would race on CREATE SCHEMA; serialise them.
+        conn.execute(text("SELECT pg_advisory_xact_lock(7160321)"))
+        for layer in LAYERS:
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {layer}"))
+    run_file(conn, "ddl/base.sql")
+    ensure_event_count_table(conn)  # before the core tables: their triggers write to it
+    run_file(conn, "ddl/quality.sql")  # validation summaries (data-quality gates)
+    run_file(conn, "notify/ddl.sql")  # outgoing emails and the batches they cover (issue 6)
+    for resource in registry.resources:
+        create_core_table(conn, resource)

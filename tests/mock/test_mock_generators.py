@@ -9,9 +9,10 @@ from collections import defaultdict
 import pytest
 
 from citydata.domain import vocab
-from citydata.domain.ids import citizen_id_check_digit, is_valid_citizen_id, make_citizen_id
+from citydata.domain.ids import citizen_id_check_digit, is_valid_citizen_id
 from citydata.domain.townships import NAMES
 from citydata.mock import generators, model
+from citydata.mock.ids import make_citizen_id
 from citydata.registry import load_registry
 
 NOW = dt.datetime(2026, 11, 28, 9, 7, 31, tzinfo=dt.UTC)  # a Saturday afternoon in Yinan

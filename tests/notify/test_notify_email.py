@@ -359,9 +359,9 @@ def test_ingest_dag_declares_notify_teardown_and_deadline(registry_file: Path, h
 
 def test_notifications_table_keys_are_unique(warehouse_url: str, registry_file: Path) -> None:
     """Storing the same composed report twice inserts nothing the second time (both backends)."""
+    from citydata.bootstrap import ensure_schema
     from citydata.notify import outbox, quality
     from citydata.warehouse.db import transaction
-    from citydata.warehouse.schema import ensure_schema
 
     drop_visits_with_defects()
     ingest_department("health")
@@ -421,9 +421,9 @@ def test_daily_digest_for_an_opted_in_department_lands_in_the_outbox_without_smt
 
 
 def test_english_report_when_the_department_asks_for_it(home: Path, registry_file: Path) -> None:
+    from citydata.bootstrap import ensure_schema
     from citydata.notify import quality
     from citydata.warehouse.db import transaction
-    from citydata.warehouse.schema import ensure_schema
 
     raw = yaml.safe_load(registry_file.read_text(encoding="utf-8"))
     raw["departments"]["health"]["language"] = "en"

@@ -187,7 +187,7 @@ def test_latest_runs_add_up_and_link_to_the_dag_run(filled: str) -> None:
 
 
 def test_trend_shows_stored_days_and_leaves_missing_days_empty(filled: str) -> None:
-    from citydata.kpi import read_kpis
+    from citydata.kpi.read import read_kpis
 
     today = dashboard.parse_day(None)
     stored = {d: read_kpis("day", d, refresh=True) for d in (today, today - dt.timedelta(days=2))}

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text, update
 
-from citydata.domain.ids import make_citizen_id
 from citydata.mock.health_db import HealthDB, card_visits
+from citydata.mock.ids import make_citizen_id
 from citydata.registry import load_registry
 from citydata.sources import watermarks
 from citydata.sources.base import parse_time

@@ -18,13 +18,13 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from citydata.bootstrap import ensure_schema
 from citydata.ingest.pipeline import load_batches
 from citydata.registry import load_registry
 from citydata.warehouse import load as load_mod
 from citydata.warehouse.db import qualify, transaction
 from citydata.warehouse.event_counts import OPERATIONS, trigger_name
 from citydata.warehouse.load import BatchLoad
-from citydata.warehouse.schema import ensure_schema
 from tests.helpers import event_counts, recount_events
 
 

@@ -18,11 +18,11 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import text
 
+from citydata.bootstrap import ensure_schema
 from citydata.ingest import pipeline as ingest
 from citydata.registry import load_registry
 from citydata.warehouse import load as load_mod
 from citydata.warehouse.db import transaction
-from citydata.warehouse.schema import ensure_schema
 from tests.helpers import event_counts, local_text, recent, recount_events
 
 pytestmark = pytest.mark.pg

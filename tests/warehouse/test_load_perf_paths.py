@@ -15,12 +15,12 @@ import pyarrow.compute as pc
 import pytest
 from sqlalchemy import text
 
+from citydata.bootstrap import ensure_schema
 from citydata.ingest.coerce import coerce_batch
 from citydata.registry import load_registry
 from citydata.warehouse import load as load_mod
 from citydata.warehouse.db import qualify, transaction
 from citydata.warehouse.load import BatchLoad, utc_text
-from citydata.warehouse.schema import ensure_schema
 
 COLUMNS = ["meter_id", "reading_time", "reading_m3", "battery_pct", "read_method", "district"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from citydata.bootstrap import ensure_schema
 from citydata.registry import load_registry
 from citydata.warehouse.db import engine, render, transaction
-from citydata.warehouse.schema import ensure_schema
 
 
 def test_schema_creation_is_idempotent(warehouse_url: str) -> None:
