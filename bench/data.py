@@ -24,7 +24,9 @@ COLUMNS = ["meter_id", "reading_time", "reading_m3", "battery_pct", "read_method
 
 def reading_day() -> dt.date:
     """Yesterday in Asia/Shanghai: recent enough for every freshness check, never in the future."""
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date() - dt.timedelta(days=1)
+    from citydata.domain.time import LOCAL_TZ
+
+    return dt.datetime.now(LOCAL_TZ).date() - dt.timedelta(days=1)
 
 
 def meter_readings(rows: int, seed: int = 20261128, day: dt.date | None = None) -> pa.Table:

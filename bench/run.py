@@ -150,6 +150,7 @@ def kpi_days(url: str) -> dict:
     from sqlalchemy import text
 
     from citydata.bootstrap import ensure_schema
+    from citydata.domain.time import LOCAL_TZ
     from citydata.kpi.compute import compute_period
     from citydata.kpi.periods import period_for
     from citydata.registry import load_registry
@@ -157,7 +158,7 @@ def kpi_days(url: str) -> dict:
 
     registry = load_registry()
     ensure_schema(registry, url)
-    start = dt.datetime(2026, 10, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    start = dt.datetime(2026, 10, 1, tzinfo=LOCAL_TZ)
     before, last = start + dt.timedelta(days=KPI_DAYS - 2), start + dt.timedelta(days=KPI_DAYS - 1)
     t0 = time.perf_counter()
     counted = kpi_history.fill(url, registry, start=start, days=KPI_DAYS - 2, rows_per_day=KPI_ROWS_PER_DAY,
@@ -327,7 +328,7 @@ def kpi_rows(detail: dict) -> list[dict]:
 
 
 def render(rows: list[dict], detail: dict) -> str:
-    from citydata.app.table import render_table
+    from citydata.render.table import render_table
 
     return render_table(["metric", "value", "goal", "met", "note"], [
         [r["metric"], "n/a" if r["value"] is None else f"{r['value']:.2f} {r['unit']}", r["goal"],

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from citydata.config import settings
+from citydata.domain.time import LOCAL_TZ
 from citydata.warehouse.db import engine, qualify, transaction
 
 
@@ -43,9 +44,7 @@ def fetch(sql: str, **params: object) -> list[dict]:
 
 def recent(hours: float = 1.0) -> dt.datetime:
     """A recent event time in Asia/Shanghai, whole minutes (suites reject stale and future times)."""
-    from zoneinfo import ZoneInfo
-
-    t = dt.datetime.now(ZoneInfo("Asia/Shanghai")) - dt.timedelta(hours=hours)
+    t = dt.datetime.now(LOCAL_TZ) - dt.timedelta(hours=hours)
     return t.replace(second=0, microsecond=0)
 
 

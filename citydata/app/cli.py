@@ -32,7 +32,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from citydata.app.audit import audit_rows
-    from citydata.app.table import render_table
+    from citydata.render.table import render_table
 
     rows = audit_rows(args.department)
     if args.json:
@@ -81,9 +81,9 @@ def cmd_kpi(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from citydata.reports import write_report
+    from citydata.reports.kpi_report import write_kpi_report
 
-    path = write_report(args.month or args.quarter, lang=args.lang)
+    path = write_kpi_report(args.month or args.quarter, lang=args.lang)
     print(path)
     return 0
 
@@ -145,8 +145,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from citydata.app.table import render_table
     from citydata.ingest.replay import replay
+    from citydata.render.table import render_table
 
     results = [r.as_dict() for r in replay(args.department, args.resource)]
     if args.json:
@@ -174,7 +174,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         counts = rp.import_corrections(args.file)
         _json_out(counts) if args.json else print(", ".join(f"{k}={v}" for k, v in counts.items()))
         return 0
-    from citydata.app.table import render_table
+    from citydata.render.table import render_table
 
     rows = rp.quarantine_counts(args.department)
     if args.json:

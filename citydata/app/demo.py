@@ -7,11 +7,11 @@ import time
 
 from citydata.app.airflow_env import dags_test, ensure_metadata_db
 from citydata.app.audit import audit_rows
-from citydata.app.table import render_table
 from citydata.config import settings
 from citydata.mock.generate import generate
 from citydata.mock.run import patched_environ, running_mocks
 from citydata.registry import load_registry
+from citydata.render.table import render_table
 
 
 def _step(msg: str) -> None:

@@ -14,7 +14,7 @@ def kpi_step(step: Callable[[str], None]) -> list[str]:
     from citydata.app.airflow_env import dags_test
     from citydata.kpi.present import kpi_table
     from citydata.kpi.read import read_kpis
-    from citydata.reports import write_report
+    from citydata.reports.kpi_report import write_kpi_report
 
     failed = []
     step("running kpi_rates through Airflow (indicators into the kpi tables)")
@@ -26,6 +26,6 @@ def kpi_step(step: Callable[[str], None]) -> list[str]:
     step("indicators against the county's targets (80% / 80% / 50%)")
     rows = read_kpis("day")
     print(kpi_table(rows))
-    path = write_report(rows[0]["period"][:7])
+    path = write_kpi_report(rows[0]["period"][:7])
     print(f"\nmonthly report: {path}")
     return failed

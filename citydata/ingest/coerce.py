@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from citydata.domain.time import LOCAL_TZ_NAME as LOCAL_TZ
 from citydata.registry import FieldSpec, Resource
 
-LOCAL_TZ = "Asia/Shanghai"
 ARROW_TYPES = {
     "string": pa.string(),
     "integer": pa.int64(),

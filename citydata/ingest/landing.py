@@ -23,12 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from citydata.config import Settings
+from citydata.domain.time import LOCAL_TZ
 from citydata.registry import Registry
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 UNKNOWN = "_unknown"
 LOCK = ".lock"
 log = logging.getLogger(__name__)

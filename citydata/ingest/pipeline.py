@@ -242,7 +242,7 @@ def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.Reco
 
 def write_report_safely(summary: ValidationSummary, record: AuditRecord) -> None:
     """The HTML report is a by-product: failing to write it must not fail the load."""
-    from citydata.reports.validation import write_report
+    from citydata.reports.validation import write_validation_report as write_report
 
     try:
         write_report(summary, batch_id=record.batch_id, source=record.source, status=record.status,
@@ -355,7 +355,7 @@ def _reject(landed: landing.Landed, cfg: Settings, rej: FileRejected, batch_id: 
     if summary is None:
         return
     from citydata.quality.results import annotate_error_file, save_results
-    from citydata.reports.validation import write_report
+    from citydata.reports.validation import write_validation_report as write_report
 
     report = None
     try:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from citydata.kpi.periods import SHANGHAI, Period, period_for
+from citydata.domain.time import LOCAL_TZ
+from citydata.kpi.periods import Period, period_for
 
 
 def rate_periods(logical_date: dt.datetime | None, run_after: dt.datetime, asset_triggered: bool,
@@ -26,9 +27,9 @@ def rate_periods(logical_date: dt.datetime | None, run_after: dt.datetime, asset
         day = dt.date.fromisoformat(override)
         days = [day - dt.timedelta(days=1), day]
     elif asset_triggered or logical_date is None:
-        return [period_for("day", run_after.astimezone(SHANGHAI).date())]
+        return [period_for("day", run_after.astimezone(LOCAL_TZ).date())]
     else:
-        day = logical_date.astimezone(SHANGHAI).date()
+        day = logical_date.astimezone(LOCAL_TZ).date()
         days = [day - dt.timedelta(days=1), day]
     out: list[Period] = []
     for kind in ("day", "month", "quarter"):
@@ -54,7 +55,7 @@ def run_kpi_rates(periods: list[Period], now: dt.datetime | None = None) -> list
 def report_keys(logical_date: dt.datetime, override: str | None = None) -> list[str]:
     if override:
         return [override]
-    day = logical_date.astimezone(SHANGHAI).date()
+    day = logical_date.astimezone(LOCAL_TZ).date()
     if day.day >= 27:
         return [period_for("month", day).key]
     previous = day - dt.timedelta(days=1)
@@ -65,6 +66,6 @@ def report_keys(logical_date: dt.datetime, override: str | None = None) -> list[
 
 
 def run_reports(keys: list[str]) -> list[str]:
-    from citydata.reports import write_report
+    from citydata.reports.kpi_report import write_kpi_report
 
-    return [str(write_report(k)) for k in keys]
+    return [str(write_kpi_report(k)) for k in keys]

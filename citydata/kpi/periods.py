@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.errors import CitydataError
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIOD_TYPES = ("day", "month", "quarter")
 
 
@@ -27,11 +26,11 @@ class Period:
 
     @property
     def first_day(self) -> dt.date:
-        return self.start.astimezone(SHANGHAI).date()
+        return self.start.astimezone(LOCAL_TZ).date()
 
     @property
     def last_day(self) -> dt.date:
-        return (self.end.astimezone(SHANGHAI) - dt.timedelta(days=1)).date()
+        return (self.end.astimezone(LOCAL_TZ) - dt.timedelta(days=1)).date()
 
     def measured_until(self, as_of: dt.datetime) -> dt.datetime:
         """The end of what can be measured: the period end, or ``as_of`` while in progress."""
@@ -49,7 +48,7 @@ class Period:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(dt.UTC)
 
 
 def period_for(kind: str, day: dt.date) -> Period:
@@ -85,7 +84,7 @@ def parse_period(text: str) -> Period:
 
 
 def today_shanghai(now: dt.datetime | None = None) -> dt.date:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(SHANGHAI).date()
+    return (now or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TZ).date()
 
 
 def parse_date(text: str | None, now: dt.datetime | None = None) -> dt.date:
@@ -98,4 +97,4 @@ def parse_date(text: str | None, now: dt.datetime | None = None) -> dt.date:
 
 
 def shanghai_iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(SHANGHAI).isoformat(timespec="seconds") if value else None
+    return value.astimezone(LOCAL_TZ).isoformat(timespec="seconds") if value else None

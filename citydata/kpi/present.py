@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from citydata.app.table import render_table
+from citydata.render.fmt import pct
+from citydata.render.table import render_table
 
 NO_COVERAGE = {"no_data": "无数据 no data", "no_meters": "无在用居民表 no meters"}
-
-
-def pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
 
 
 def met(v: bool | None) -> str:

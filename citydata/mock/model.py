@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from zoneinfo import ZoneInfo
 
-LOCAL = ZoneInfo("Asia/Shanghai")
-EPOCH = dt.datetime(2020, 1, 1, tzinfo=LOCAL)
+from citydata.domain.time import LOCAL_TZ
+
+LOCAL = LOCAL_TZ  # the generators' name for it
+EPOCH = dt.datetime(2020, 1, 1, tzinfo=LOCAL_TZ)
 
 # (amplitude, period in days, phase in days): rate(t) = 1 + Σ a·cos(2π(t − phase)/period) ≥ 0.
 # Water: morning (07:30) and evening (19:30) peaks, low at night.
@@ -52,7 +53,7 @@ _SCENIC_WEEKEND = (0.05, 0.04, 0.04, 0.04, 0.04, 0.05, 0.10, 0.28, 0.55, 0.78, 0
 
 
 def occupancy_share(t: dt.datetime, scenic: bool) -> float:
-    lt = t.astimezone(LOCAL)
+    lt = t.astimezone(LOCAL_TZ)
     weekend = lt.weekday() >= 5
     table = (_SCENIC_WEEKEND if weekend else _SCENIC_WEEKDAY) if scenic else (_CITY_WEEKEND if weekend else _CITY_WEEKDAY)
     h, frac = lt.hour, lt.minute / 60
@@ -61,7 +62,7 @@ def occupancy_share(t: dt.datetime, scenic: bool) -> float:
 
 def entry_weight(t: dt.datetime) -> float:
     """Relative rate of cars entering lots (peaks before the occupancy peaks)."""
-    lt = t.astimezone(LOCAL)
+    lt = t.astimezone(LOCAL_TZ)
     h = lt.hour
     base = (0.1, 0.05, 0.03, 0.03, 0.05, 0.2, 0.6, 1.6, 2.0, 1.6, 1.3, 1.2,
             1.1, 1.3, 1.5, 1.6, 1.5, 1.7, 1.4, 1.0, 0.8, 0.5, 0.3, 0.15)[h]
@@ -75,5 +76,5 @@ VISIT_HOUR = (0.05, 0.04, 0.03, 0.03, 0.04, 0.08, 0.3, 1.2, 2.6, 2.8, 2.4, 1.6,
 
 
 def visit_weight(t: dt.datetime) -> float:
-    lt = t.astimezone(LOCAL)
+    lt = t.astimezone(LOCAL_TZ)
     return VISIT_WEEKDAY[lt.weekday()] * VISIT_HOUR[lt.hour]

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.mock import generators, model
 
 UTC = dt.UTC
@@ -295,7 +296,7 @@ def create_app(system: ParkingSystem, *, token: str | None, faults: Faults | Non
         try:
             since = dt.datetime.fromisoformat(q["updated_since"].replace("Z", "+00:00")) if q.get("updated_since") else None
             if since is not None and since.tzinfo is None:
-                since = since.replace(tzinfo=model.LOCAL)
+                since = since.replace(tzinfo=LOCAL_TZ)
             cursor = decode_cursor(q["cursor"]) if q.get("cursor") else None
             limit = max(1, min(1000, int(q.get("limit", 500))))
         except (ValueError, KeyError) as exc:

@@ -19,6 +19,7 @@ from citydata.notify.document import Doc
 from citydata.notify.i18n import dept_label, local_time, resource_label, t
 from citydata.notify.message import build, short_hash
 from citydata.registry import EMAIL, Registry, load_registry
+from citydata.render.fmt import pct
 
 log = logging.getLogger(__name__)
 ENV_RECIPIENTS = "CITYDATA_ALERT_EMAILS"
@@ -46,10 +47,6 @@ def _messages(registry: Registry, report_key: str, subject: str, doc: Doc, depar
     html, text = doc.html(), doc.text()
     return [build(report_key=report_key, kind="alert", department=department, recipient=r, subject=subject,
                   text=text, html=html, lang=lang, now=now) for r in rcpts]
-
-
-def _pct(value: object) -> str:
-    return "—" if value is None else f"{float(value):.1%}"
 
 
 def rate_alerts(kpi_rows: list[dict], registry: Registry | None = None,
@@ -83,7 +80,7 @@ def rate_alerts(kpi_rows: list[dict], registry: Registry | None = None,
         when = "" if period[:4].isdigit() else str(row.get("period_start") or row.get("date") or "")[:10]
         period = f"{period} {when}".strip()
         target = row.get(metric.replace("_rate", "_target"), row.get("target"))
-        rows.append([label, period, t(lang, f"metric.{metric}"), _pct(row.get(metric)), _pct(target)])
+        rows.append([label, period, t(lang, f"metric.{metric}"), pct(row.get(metric)), pct(target)])
         parts.append((name, period, metric))
     doc = Doc(t(lang, "alert.rate.title"))
     doc.para(t(lang, "alert.rate.intro"))

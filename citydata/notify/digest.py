@@ -11,9 +11,10 @@ from email.message import EmailMessage
 
 from sqlalchemy import Connection
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.notify import facts
 from citydata.notify.document import Doc
-from citydata.notify.i18n import LOCAL_TZ, dept_label, resource_label, t
+from citydata.notify.i18n import dept_label, resource_label, t
 from citydata.notify.message import build
 from citydata.notify.outbox import report_exists
 from citydata.registry import Registry

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from citydata.app.table import render_table
+from citydata.render.html import esc, table
+from citydata.render.table import render_table
 
 _CSS_TABLE = "border-collapse:collapse;margin:6px 0 14px 0;font-size:13px"
 _CSS_CELL = "border:1px solid #ccd;padding:4px 8px;text-align:left;vertical-align:top"
@@ -58,13 +59,9 @@ class Doc:
                 out.append("<ul>" + "".join(f"<li>{escape(str(i))}</li>" for i in value) + "</ul>")
             elif kind == "table":
                 headers, rows = value
-                head = "".join(f'<th style="{_CSS_HEAD}">{escape(str(h))}</th>' for h in headers)
-                body = "".join(
-                    "<tr>" + "".join(f'<td style="{_CSS_CELL}">{escape("" if c is None else str(c))}</td>' for c in r)
-                    + "</tr>"
-                    for r in rows
-                )
-                out.append(f'<table style="{_CSS_TABLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+                cells = [[f'<td style="{_CSS_CELL}">{esc(c)}</td>' for c in r] for r in rows]
+                out.append(table([str(h) for h in headers], cells, attrs=f' style="{_CSS_TABLE}"',
+                                 th_attrs=f' style="{_CSS_HEAD}"'))
         out.append("</body></html>")
         return "\n".join(out)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from citydata.domain.time import LOCAL_TZ
+
 LANGS = ("zh-CN", "en")
 
 T: dict[str, dict[str, str]] = {

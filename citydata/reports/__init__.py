@@ -1,5 +1,2 @@
-"""Monthly progress report (by the 28th) and quarterly bulletin: offline zh-CN HTML."""
-
-from citydata.reports.kpi_report import write_report
-
-__all__ = ["write_report"]
+"""What people read: the monthly/quarterly KPI report (kpi_report), the per-delivery validation report
+(validation) and the dashboard's data (dashboard). Offline zh-CN HTML by default, English available."""

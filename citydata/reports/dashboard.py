@@ -12,26 +12,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
 from citydata.config import settings
+from citydata.domain.time import LOCAL_TZ
 from citydata.errors import CitydataError
 from citydata.kpi import tiers
 from citydata.kpi.compute import ready
 from citydata.kpi.read import read_kpis
 from citydata.registry import Registry, load_registry
+from citydata.render.fmt import one_decimal
+from citydata.render.i18n import DEFAULT_LANG, ZH_CN, check_lang
 from citydata.warehouse.db import engine, sql_file
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIODS = ("day", "month", "quarter")
-LANGS = ("zh", "en")
 TREND_DAYS = 30
 RUNS_LIMIT = 20
 
 LABELS: dict[str, dict[str, str]] = {
-    "zh": {
+    ZH_CN: {
         "title": "数据汇聚指标",
         "subtitle": "部门数据实时采集率、实时共享率与家庭能源自动化采集覆盖率",
         "period": "统计周期",
@@ -177,20 +177,11 @@ CYCLES_EN = {"实时": "real-time", "每日": "daily", "每周": "weekly", "每�
 
 
 def cycle_label(cycle: str, lang: str) -> str:
-    return cycle if lang == "zh" else CYCLES_EN.get(cycle, cycle)
+    return cycle if lang == ZH_CN else CYCLES_EN.get(cycle, cycle)
 
 
 def labels(lang: str) -> dict[str, str]:
     return LABELS[check_lang(lang)]
-
-
-def check_lang(lang: str | None) -> str:
-    lang = (lang or "zh").lower()
-    if lang.startswith("zh"):
-        return "zh"
-    if lang.startswith("en"):
-        return "en"
-    raise CitydataError(f"unknown language {lang!r}: use zh or en")
 
 
 def check_period(period: str | None) -> str:
@@ -203,7 +194,7 @@ def check_period(period: str | None) -> str:
 def parse_day(value: str | None, now: dt.datetime | None = None) -> dt.date:
     """The reporting date (Asia/Shanghai calendar); today when not given."""
     if not value:
-        return (now or dt.datetime.now(dt.UTC)).astimezone(SHANGHAI).date()
+        return (now or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TZ).date()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -225,7 +216,7 @@ def as_utc(value: object) -> dt.datetime | None:
 
 def shanghai_text(value: dt.datetime | None) -> str | None:
     """'YYYY-MM-DD HH:MM' in Asia/Shanghai, the way the page shows times."""
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else None
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else None
 
 
 def age_text(seconds: float | None, lang: str) -> str:
@@ -240,14 +231,8 @@ def age_text(seconds: float | None, lang: str) -> str:
         return f"{minutes:.0f} {lab['minutes']}"
     hours = minutes / 60
     if hours < 48:
-        return f"{_one_decimal(hours)} {lab['hours']}"
-    return f"{_one_decimal(hours / 24)} {lab['days']}"
-
-
-def _one_decimal(value: float) -> str:
-    """12.0 → '12', 3.45 → '3.5'."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+        return f"{one_decimal(hours)} {lab['hours']}"
+    return f"{one_decimal(hours / 24)} {lab['days']}"
 
 
 def _ready(url: str, registry: Registry | None = None) -> Registry:
@@ -257,7 +242,7 @@ def _ready(url: str, registry: Registry | None = None) -> Registry:
     return registry
 
 
-def freshness(url: str | None = None, now: dt.datetime | None = None, lang: str = "zh",
+def freshness(url: str | None = None, now: dt.datetime | None = None, lang: str = DEFAULT_LANG,
               registry: Registry | None = None) -> list[dict[str, Any]]:
     """Per registry resource: when rows last landed in core, how long ago, and whether that is late.
 
@@ -279,9 +264,9 @@ def freshness(url: str | None = None, now: dt.datetime | None = None, lang: str 
         state = "never" if landed is None else ("fresh" if age <= expected_s else "stale")
         out.append({
             "department": res.department,
-            "department_name": dept.name_zh if lang == "zh" else dept.name_en,
+            "department_name": dept.name_zh if lang == ZH_CN else dept.name_en,
             "resource": res.name,
-            "resource_name": res.name_zh if lang == "zh" else res.name_en,
+            "resource_name": res.name_zh if lang == ZH_CN else res.name_en,
             "update_cycle": cycle_label(res.update_cycle, lang),
             "expected_seconds": expected_s,
             "last_landed": landed.isoformat() if landed else None,
@@ -301,7 +286,7 @@ def run_link(ui_base: str, department: str, run_id: str | None) -> str | None:
 
 
 def latest_runs(url: str | None = None, limit: int = RUNS_LIMIT, ui_base: str = "",
-                lang: str = "zh", registry: Registry | None = None) -> list[dict[str, Any]]:
+                lang: str = DEFAULT_LANG, registry: Registry | None = None) -> list[dict[str, Any]]:
     """The latest ingest runs (one per DAG run, or per load outside Airflow), newest first."""
     url = url or settings().warehouse_url
     registry = _ready(url, registry)
@@ -316,7 +301,7 @@ def latest_runs(url: str | None = None, limit: int = RUNS_LIMIT, ui_base: str = 
                                                          else "loaded")
         out.append({
             "department": r["department"],
-            "department_name": (dept.name_zh if lang == "zh" else dept.name_en) if dept else r["department"],
+            "department_name": (dept.name_zh if lang == ZH_CN else dept.name_en) if dept else r["department"],
             "dag_id": f"ingest_{r['department']}",
             "run_id": r["run_id"],
             "url": run_link(ui_base, r["department"], r["run_id"]),
@@ -351,7 +336,7 @@ def kpi_rows(period: str = "month", date: str | dt.date | None = None, *, url: s
 
 
 def trend(day: dt.date, days: int = TREND_DAYS, *, url: str | None = None, registry: Registry | None = None,
-          lang: str = "zh") -> dict[str, Any]:
+          lang: str = DEFAULT_LANG) -> dict[str, Any]:
     """Daily rates of the ``days`` days ending on ``day``, per department and county-wide, as stored.
 
     A day that was never computed stays empty (a break in the line), never 0%; the
@@ -372,7 +357,7 @@ def trend(day: dt.date, days: int = TREND_DAYS, *, url: str | None = None, regis
         if k == "county":
             return lab["county"]
         dept = registry.departments[k]
-        return dept.name_zh if lang == "zh" else dept.name_en
+        return dept.name_zh if lang == ZH_CN else dept.name_en
 
     return {"days": [d.isoformat() for d in dates],
             **{metric: [{"key": k, "label": name(k), "values": series[k]} for k in keys]
@@ -380,14 +365,14 @@ def trend(day: dt.date, days: int = TREND_DAYS, *, url: str | None = None, regis
 
 
 def _tier_label(tier: str, lang: str) -> str:
-    return tiers.label(tier, "zh-CN" if lang == "zh" else "en")
+    return tiers.label(tier, lang)
 
 
 def _seconds_text(seconds: float | None, lang: str) -> str | None:
     return None if seconds is None else age_text(seconds, lang) if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def dashboard_model(period: str = "month", date: str | None = None, *, lang: str = "zh", ui_base: str = "",
+def dashboard_model(period: str = "month", date: str | None = None, *, lang: str = DEFAULT_LANG, ui_base: str = "",
                     url: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything the page shows. Rates are the `citydata kpi --json` rows, passed through unchanged."""
     lang = check_lang(lang)
@@ -408,7 +393,7 @@ def dashboard_model(period: str = "month", date: str | None = None, *, lang: str
             "sharing_rate_records", "resources_in_scope", "resources_collected_realtime", "resources_shareable",
             "resources_shared_realtime")}}
 
-    departments = [rate_row(k, d.name_zh if lang == "zh" else d.name_en) for k, d in registry.departments.items()]
+    departments = [rate_row(k, d.name_zh if lang == ZH_CN else d.name_en) for k, d in registry.departments.items()]
     energy = []
     for e in county.get("energy_by_utility", []):
         energy.append({"key": e["utility"], "label": lab.get(e["utility"], e["utility"]), "coverage": e["coverage"],
@@ -420,8 +405,8 @@ def dashboard_model(period: str = "month", date: str | None = None, *, lang: str
         dept = registry.departments[g["department"]]
         # The tier that keeps the resource from being real-time: collection first, then sharing.
         worse = g["collect_tier"] if g["collect_tier"] != "realtime" else g["share_tier"]
-        gaps.append({**g, "department_name": dept.name_zh if lang == "zh" else dept.name_en,
-                     "resource_name": res.name_zh if lang == "zh" else res.name_en,
+        gaps.append({**g, "department_name": dept.name_zh if lang == ZH_CN else dept.name_en,
+                     "resource_name": res.name_zh if lang == ZH_CN else res.name_en,
                      "update_cycle": cycle_label(res.update_cycle, lang),
                      "tier": worse, "tier_label": _tier_label(worse, lang),
                      "p95_text": _seconds_text(g.get("p95_collect_s"), lang)})

@@ -8,7 +8,6 @@ Pango libraries); print the HTML to PDF from a browser when a PDF is required.
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
 from pathlib import Path
 
 from sqlalchemy import text
@@ -16,9 +15,10 @@ from sqlalchemy import text
 from citydata.config import settings
 from citydata.kpi import tiers as T
 from citydata.kpi.periods import Period, parse_period, period_for, shanghai_iso
-from citydata.kpi.present import pct
 from citydata.kpi.read import build_rows, ensure_computed, stored
 from citydata.registry import Registry, load_registry
+from citydata.render.fmt import pct
+from citydata.render.html import esc, table
 from citydata.render.svg import line_chart
 from citydata.warehouse.db import engine, sql_file
 from citydata.warehouse.load import ts_param
@@ -108,24 +108,14 @@ th{background:#f1f5fb}td.num{text-align:right}.met{color:#2b8a3e;font-weight:bol
 """
 
 
-def _e(v: object) -> str:
-    return escape("" if v is None else str(v))
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _status(met: bool | None, t: dict) -> str:
     if met is None:
-        return f"<td>{_e(t['na'])}</td>"
-    return f'<td class="met">{_e(t["met"])}</td>' if met else f'<td class="notmet">{_e(t["notmet"])}</td>'
+        return f"<td>{esc(t['na'])}</td>"
+    return f'<td class="met">{esc(t["met"])}</td>' if met else f'<td class="notmet">{esc(t["notmet"])}</td>'
 
 
 def _num(v: object) -> str:
-    return f'<td class="num">{_e(v)}</td>'
+    return f'<td class="num">{esc(v)}</td>'
 
 
 def _minutes(seconds: float | None) -> str:
@@ -160,7 +150,7 @@ def _trend(period: Period, registry: Registry, url: str | None) -> tuple[list[st
     return labels, points
 
 
-def render_report(period: Period, lang: str = "zh-CN", registry: Registry | None = None, url: str | None = None) -> str:
+def render_kpi_report(period: Period, lang: str = "zh-CN", registry: Registry | None = None, url: str | None = None) -> str:
     registry = registry or load_registry()
     t = TEXT[lang]
     ensure_computed(period, registry, url, "auto")
@@ -170,98 +160,99 @@ def render_report(period: Period, lang: str = "zh-CN", registry: Registry | None
     tiers, targets = registry.tiers, registry.targets
     title = t[period.kind]
     state = t["complete"] if county["complete"] else t["progress"].format(county["measured_until"])
-    parts = [f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{_e(title)} {period.key}</title>"
+    parts = [f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{esc(title)} {period.key}</title>"
              f"<style>{CSS}</style></head><body>",
-             f"<h1>{_e(title)}</h1>",
-             f"<p class=\"meta\">{_e(t['period'])}: {period.key} ({_e(shanghai_iso(period.start))} — "
-             f"{_e(shanghai_iso(period.end))}) · {_e(state)} · {_e(t['generated'])}: {_e(county['computed_at'])}</p>"]
+             f"<h1>{esc(title)}</h1>",
+             f"<p class=\"meta\">{esc(t['period'])}: {period.key} ({esc(shanghai_iso(period.start))} — "
+             f"{esc(shanghai_iso(period.end))}) · {esc(state)} · {esc(t['generated'])}: {esc(county['computed_at'])}</p>"]
     # County summary
     energy_status = county["energy_status"]
-    parts.append(f"<h2>{_e(t['summary'])}</h2>")
-    parts.append(_table([t["indicator"], t["value"], t["target"], t["status"], t["by_records"]], [
-        [_e(t["collection"]), _num(f"{pct(county['collection_rate'])} ({county['resources_collected_realtime']}/"
+    parts.append(f"<h2>{esc(t['summary'])}</h2>")
+    parts.append(table([t["indicator"], t["value"], t["target"], t["status"], t["by_records"]], [
+        [esc(t["collection"]), _num(f"{pct(county['collection_rate'])} ({county['resources_collected_realtime']}/"
                                    f"{county['resources_in_scope']})"),
          _num(pct(targets.collection_rate)), _status(county["collection_met"], t), _num(pct(county["collection_rate_records"]))],
-        [_e(t["sharing"]), _num(f"{pct(county['sharing_rate'])} ({county['resources_shared_realtime']}/"
+        [esc(t["sharing"]), _num(f"{pct(county['sharing_rate'])} ({county['resources_shared_realtime']}/"
                                 f"{county['resources_shareable']})"),
          _num(pct(targets.sharing_rate)), _status(county["sharing_met"], t), _num(pct(county["sharing_rate_records"]))],
-        [_e(t["energy"]), _num(pct(county["energy_auto_coverage"]) if energy_status != "no_data" else t["nodata"]),
+        [esc(t["energy"]), _num(pct(county["energy_auto_coverage"]) if energy_status != "no_data" else t["nodata"]),
          _num(pct(targets.energy_auto_coverage)), _status(county["energy_met"], t), "—"],
     ]))
     eu = []
     for e in county.get("energy_by_utility", []):
-        eu.append([_e(t["utilities"].get(e["utility"], e["utility"])),
+        eu.append([esc(t["utilities"].get(e["utility"], e["utility"])),
                    _num(e["meters_active"] if e["meters_active"] is not None else "—"),
                    _num(e["meters_covered"] if e["meters_covered"] is not None else "—"),
                    _num(pct(e["coverage"]) if e["status"] != "no_data" else t["nodata"]), _status(e["met"], t)])
-    parts.append(_table([t["utility"], t["meters_active"], t["meters_covered"], t["energy"], t["status"]], eu))
+    parts.append(table([t["utility"], t["meters_active"], t["meters_covered"], t["energy"], t["status"]], eu))
     # Trend
     labels, points = _trend(period, registry, url)
-    parts.append(f"<h2>{_e(t['trend'])}</h2>")
-    parts.append(line_chart(labels, {
-        t["collection"]: [p["collection_rate"] if p else None for p in points],
-        t["sharing"]: [p["sharing_rate"] if p else None for p in points],
-    }, target=targets.collection_rate, title=f"{t['collection']} / {t['sharing']}"))
-    parts.append(line_chart(labels, {t["energy"]: [p["energy_auto_coverage"] if p else None for p in points]},
-                            target=targets.energy_auto_coverage, title=t["energy"]))
+    parts.append(f"<h2>{esc(t['trend'])}</h2>")
+    trend = [("collection", "collection_rate", targets.collection_rate), ("sharing", "sharing_rate", targets.sharing_rate)]
+    parts.append(line_chart(labels, [{"key": m, "label": t[k], "values": [p[m] if p else None for p in points]}
+                                     for k, m, _ in trend],
+                            targets.collection_rate, t["target"], "trend-rates", title=f"{t['collection']} / {t['sharing']}"))
+    parts.append(line_chart(labels, [{"key": "energy_auto_coverage", "label": t["energy"],
+                                      "values": [p["energy_auto_coverage"] if p else None for p in points]}],
+                            targets.energy_auto_coverage, t["target"], "trend-energy", title=t["energy"]))
     # Departments
-    parts.append(f"<h2>{_e(t['departments'])}</h2>")
+    parts.append(f"<h2>{esc(t['departments'])}</h2>")
     dep_rows = []
     for r in rows:
-        dep_rows.append([_e(f"{r['department_zh']} ({r['department']})"),
+        dep_rows.append([esc(f"{r['department_zh']} ({r['department']})"),
                          _num(f"{pct(r['collection_rate'])} ({r['resources_collected_realtime']}/{r['resources_in_scope']})"),
                          _status(r["collection_met"], t),
                          _num(f"{pct(r['sharing_rate'])} ({r['resources_shared_realtime']}/{r['resources_shareable']})"),
                          _status(r["sharing_met"], t),
                          _num(f"{pct(r['collection_rate_records'])} / {pct(r['sharing_rate_records'])}"),
                          _num(pct(r["energy_auto_coverage"]) if r["energy_utility"] and r["energy_status"] != "no_data" else "—")])
-    parts.append(_table([t["department"], t["collection"], t["status"], t["sharing"], t["status"], t["by_records"],
+    parts.append(table([t["department"], t["collection"], t["status"], t["sharing"], t["status"], t["by_records"],
                          t["energy"]], dep_rows))
     # Resources
-    parts.append(f"<h2>{_e(t['resources'])}</h2>")
+    parts.append(f"<h2>{esc(t['resources'])}</h2>")
     res_rows = []
     for r in data["resources"]:
-        res_rows.append([_e(f"{r['department']}.{r['resource']}" + ("" if r["in_scope"] else " *")), _e(r["update_cycle"]),
-                         _e(r["sharing_type"]), _num(r["records"]), _num(_minutes(r["p95_collect_s"])),
-                         _e(T.label(r["collect_tier"], lang)), _num(_minutes(r["p95_share_s"])),
-                         _e(T.label(r["share_tier"], lang)), _num(r["gaps"])])
-    parts.append(_table([t["resource"], t["cycle"], t["sharing_type"], t["records"], t["p95c"], t["tier_c"], t["p95s"],
+        res_rows.append([esc(f"{r['department']}.{r['resource']}" + ("" if r["in_scope"] else " *")), esc(r["update_cycle"]),
+                         esc(r["sharing_type"]), _num(r["records"]), _num(_minutes(r["p95_collect_s"])),
+                         esc(T.label(r["collect_tier"], lang)), _num(_minutes(r["p95_share_s"])),
+                         esc(T.label(r["share_tier"], lang)), _num(r["gaps"])])
+    parts.append(table([t["resource"], t["cycle"], t["sharing_type"], t["records"], t["p95c"], t["tier_c"], t["p95s"],
                          t["tier_s"], t["gaps"]], res_rows))
     parts.append("<p class=\"meta\">* 不在实时指标统计范围 (not in scope of the rates)</p>")
     # Shortfalls
-    parts.append(f"<h2>{_e(t['shortfalls'])}</h2>")
+    parts.append(f"<h2>{esc(t['shortfalls'])}</h2>")
     short = county["realtime_shortfalls"]
     if short:
-        parts.append(_table([t["resource"], t["tier_c"], t["tier_s"], t["gaps"], t["reasons"]], [
-            [_e(f"{s['department']}.{s['resource']}"), _e(T.label(s["collect_tier"], lang)),
-             _e(T.label(s["share_tier"], lang)), _num(s["gaps"]),
-             _e("、".join(t["reason_names"].get(x, x) for x in s["reasons"]))] for s in short]))
+        parts.append(table([t["resource"], t["tier_c"], t["tier_s"], t["gaps"], t["reasons"]], [
+            [esc(f"{s['department']}.{s['resource']}"), esc(T.label(s["collect_tier"], lang)),
+             esc(T.label(s["share_tier"], lang)), _num(s["gaps"]),
+             esc("、".join(t["reason_names"].get(x, x) for x in s["reasons"]))] for s in short]))
     else:
-        parts.append(f"<p>{_e(t['none'])}</p>")
+        parts.append(f"<p>{esc(t['none'])}</p>")
     # Gaps
-    parts.append(f"<h2>{_e(t['gap_list'])}</h2>")
+    parts.append(f"<h2>{esc(t['gap_list'])}</h2>")
     gaps = data["gaps"]
     if gaps:
         limit = 200
-        parts.append(_table([t["resource"], t["gap_start"], t["gap_end"], t["gap_len"]], [
-            [_e(f"{g['department']}.{g['resource']}"), _e(shanghai_iso(_dt(g["gap_start"]))),
-             _e(shanghai_iso(_dt(g["gap_end"]))), _num(f"{float(g['gap_s']) / 60:.1f}")] for g in gaps[:limit]]))
+        parts.append(table([t["resource"], t["gap_start"], t["gap_end"], t["gap_len"]], [
+            [esc(f"{g['department']}.{g['resource']}"), esc(shanghai_iso(_dt(g["gap_start"]))),
+             esc(shanghai_iso(_dt(g["gap_end"]))), _num(f"{float(g['gap_s']) / 60:.1f}")] for g in gaps[:limit]]))
         if len(gaps) > limit:
-            parts.append(f"<p>{_e(t['more'].format(len(gaps) - limit))}</p>")
+            parts.append(f"<p>{esc(t['more'].format(len(gaps) - limit))}</p>")
     else:
-        parts.append(f"<p>{_e(t['none'])}</p>")
+        parts.append(f"<p>{esc(t['none'])}</p>")
     # Quality
-    parts.append(f"<h2>{_e(t['quality'])}</h2>")
+    parts.append(f"<h2>{esc(t['quality'])}</h2>")
     q = _quality(period, url)
     if q:
-        parts.append(_table([t["resource"], t["deliveries"], t["loaded"], t["partial"], t["rejected"], t["rows_read"],
+        parts.append(table([t["resource"], t["deliveries"], t["loaded"], t["partial"], t["rejected"], t["rows_read"],
                              t["rows_loaded"], t["rows_quarantined"], t["rows_duplicate"], t["quarantine_open"]], [
-            [_e(f"{r['department']}.{r['resource']}"), *(_num(int(r[k] or 0)) for k in (
+            [esc(f"{r['department']}.{r['resource']}"), *(_num(int(r[k] or 0)) for k in (
                 "deliveries", "loaded", "partial", "rejected", "rows_read", "rows_loaded", "rows_quarantined",
                 "rows_duplicate", "quarantine_open"))] for r in q]))
     else:
-        parts.append(f"<p>{_e(t['none'])}</p>")
-    parts.append(f"<h2>{_e(t['formulae'])}</h2><div class=\"formulae\">")
+        parts.append(f"<p>{esc(t['none'])}</p>")
+    parts.append(f"<h2>{esc(t['formulae'])}</h2><div class=\"formulae\">")
     parts.append(FORMULAE[lang].format(rt=f"{tiers.realtime_minutes:g}", nrt=f"{tiers.near_realtime_minutes:g}",
                                        t1=f"{tiers.t1_hours:g}", et=pct(targets.energy_auto_coverage)))
     parts.append("</div></body></html>")
@@ -274,13 +265,13 @@ def _dt(v: object) -> dt.datetime | None:
     return v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v))
 
 
-def write_report(period_key: str, lang: str = "zh-CN", registry: Registry | None = None, url: str | None = None,
+def write_kpi_report(period_key: str, lang: str = "zh-CN", registry: Registry | None = None, url: str | None = None,
                  out_dir: Path | None = None) -> Path:
     """Write ``$CITYDATA_HOME/reports/kpi-<YYYY-MM|YYYY-Qn>.<lang>.html``; returns the path."""
     period = parse_period(period_key)
     if period.kind == "day":
         period = period_for("month", period.first_day)
-    html = render_report(period, lang, registry, url)
+    html = render_kpi_report(period, lang, registry, url)
     out_dir = out_dir or settings().reports_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"kpi-{period.key}.{lang}.html"

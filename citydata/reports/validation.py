@@ -8,19 +8,18 @@ Sample values are masked (citydata.domain.masking) before they get here.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
 from citydata.config import Settings, settings
+from citydata.domain.time import LOCAL_TZ
 from citydata.quality.results import ValidationSummary
 from citydata.quality.suites import suite_for
+from citydata.render.html import esc
 from citydata.warehouse.db import engine, qualify
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 STATUS_ZH = {"loaded": "已入库", "partial": "部分入库", "rejected": "已拒收"}
 SEVERITY_ZH = {"error": "错误(隔离)", "warning": "警告(保留)"}
 LEVEL_ZH = {"row": "行", "batch": "批次", "header": "表头", "delivery": "整次交付"}
@@ -60,10 +59,6 @@ def validation_report_path(batch_id: int, cfg: Settings | None = None) -> Path:
     return report_file(row.department, row.resource, batch_id, cfg)
 
 
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value))
-
-
 def _zh_descriptions(summary: ValidationSummary) -> dict[str, str]:
     try:
         suite = suite_for(summary.resource)
@@ -76,7 +71,7 @@ def _zh_descriptions(summary: ValidationSummary) -> dict[str, str]:
     return out
 
 
-def render_report(summary: ValidationSummary, *, batch_id: int, source: str, status: str, rows_loaded: int = 0,
+def render_validation_report(summary: ValidationSummary, *, batch_id: int, source: str, status: str, rows_loaded: int = 0,
                   rows_duplicate: int = 0, reason: str | None = None, now: dt.datetime | None = None) -> str:
     r = summary.resource
     now = (now or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TZ)
@@ -86,36 +81,36 @@ def render_report(summary: ValidationSummary, *, batch_id: int, source: str, sta
         cls = f"fail-{t.severity}" if t.failed else ""
         rate = f"{1 - t.failed / t.evaluated:.2%}" if t.evaluated else "—"
         rows.append(
-            f'<tr class="{cls}"><td><code>{_e(t.check)}</code></td><td>{_e(t.column)}</td>'
-            f"<td>{_e(SEVERITY_ZH.get(t.severity, t.severity))}<br><span class=en>{_e(t.severity)}</span></td>"
-            f"<td>{_e(LEVEL_ZH.get(t.level, t.level))}<br><span class=en>{_e(t.level)}</span></td>"
+            f'<tr class="{cls}"><td><code>{esc(t.check)}</code></td><td>{esc(t.column)}</td>'
+            f"<td>{esc(SEVERITY_ZH.get(t.severity, t.severity))}<br><span class=en>{esc(t.severity)}</span></td>"
+            f"<td>{esc(LEVEL_ZH.get(t.level, t.level))}<br><span class=en>{esc(t.level)}</span></td>"
             f'<td class=n>{t.evaluated:,}</td><td class=n>{t.failed:,}</td><td class=n>{rate}</td>'
-            f"<td>{_e(zh.get(t.check, ''))}<br><span class=en>{_e(t.description)}</span></td></tr>")
+            f"<td>{esc(zh.get(t.check, ''))}<br><span class=en>{esc(t.description)}</span></td></tr>")
     samples = "".join(
         f"<tr><td class=n>{s['row_number']}</td><td>"
-        + "<br>".join(f"<code>{_e(e.get('check'))}</code> {_e(e.get('column'))} = {_e(e.get('value'))}" for e in s["errors"])
-        + f"</td><td><code>{_e(json.dumps(s['record'], ensure_ascii=False, default=str))}</code></td></tr>"
+        + "<br>".join(f"<code>{esc(e.get('check'))}</code> {esc(e.get('column'))} = {esc(e.get('value'))}" for e in s["errors"])
+        + f"</td><td><code>{esc(json.dumps(s['record'], ensure_ascii=False, default=str))}</code></td></tr>"
         for s in summary.samples)
-    errors = "".join(f"<li>{_e(b)}</li>" for b in summary.batch_errors)
+    errors = "".join(f"<li>{esc(b)}</li>" for b in summary.batch_errors)
     status_zh = STATUS_ZH.get(status, status)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>数据校验报告 Validation report · {_e(r.key)} · #{batch_id}</title>
+<title>数据校验报告 Validation report · {esc(r.key)} · #{batch_id}</title>
 <style>{CSS}</style></head>
 <body>
 <h1>数据校验报告 <span class=en>Validation report</span></h1>
-<p>{_e(r.name_zh)} <span class=en>{_e(r.name_en)}</span> · {_e(r.department)}.{_e(r.name)} ·
-<span class="badge {_e(status)}">{_e(status_zh)} {_e(status)}</span></p>
+<p>{esc(r.name_zh)} <span class=en>{esc(r.name_en)}</span> · {esc(r.department)}.{esc(r.name)} ·
+<span class="badge {esc(status)}">{esc(status_zh)} {esc(status)}</span></p>
 <dl>
 <dt>批次 <span class=en>Batch</span></dt><dd>{batch_id}</dd>
-<dt>来源 <span class=en>Source</span></dt><dd>{_e(source)}</dd>
+<dt>来源 <span class=en>Source</span></dt><dd>{esc(source)}</dd>
 <dt>校验时间 <span class=en>Validated (Asia/Shanghai)</span></dt><dd>{now:%Y-%m-%d %H:%M:%S}</dd>
 <dt>读取行数 <span class=en>Rows read</span></dt><dd>{summary.rows_read:,}</dd>
 <dt>入库行数 <span class=en>Rows loaded</span></dt><dd>{rows_loaded:,}</dd>
 <dt>隔离行数 <span class=en>Rows quarantined</span></dt><dd>{summary.rows_quarantined:,}</dd>
 <dt>重复行数 <span class=en>Rows duplicate</span></dt><dd>{rows_duplicate:,}</dd>
-<dt>原因 <span class=en>Reason</span></dt><dd>{_e(reason or '—')}</dd>
+<dt>原因 <span class=en>Reason</span></dt><dd>{esc(reason or '—')}</dd>
 </dl>
 {f'<h2>拒收原因 <span class=en>Batch-level failures</span></h2><ul>{errors}</ul>' if errors else ''}
 <h2>检查项 <span class=en>Checks</span></h2>
@@ -132,14 +127,14 @@ Error-severity failures quarantine the row; warnings keep it and are reported.</
 """
 
 
-def write_report(summary: ValidationSummary, *, batch_id: int, source: str, status: str, rows_loaded: int = 0,
+def write_validation_report(summary: ValidationSummary, *, batch_id: int, source: str, status: str, rows_loaded: int = 0,
                  rows_duplicate: int = 0, reason: str | None = None, cfg: Settings | None = None) -> Path:
     """Render and write the report atomically; returns its path."""
     r = summary.resource
     path = report_file(r.department, r.name, batch_id, cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(summary, batch_id=batch_id, source=source, status=status, rows_loaded=rows_loaded,
+    tmp.write_text(render_validation_report(summary, batch_id=batch_id, source=source, status=status, rows_loaded=rows_loaded,
                                  rows_duplicate=rows_duplicate, reason=reason), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -16,9 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from citydata.config import Settings
+from citydata.domain.time import LOCAL_TZ
 from citydata.registry import Resource
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def _arrow_type(kind: str):  # noqa: ANN202
@@ -56,7 +55,7 @@ def write_parquet(resource: Resource, batch_id: int, rows: list[dict], cfg: Sett
     for r in rows:
         typed = {k: _value(kinds[k], r[k]) for k in kinds}
         typed["_batch_id"] = int(r["_batch_id"])
-        day = typed[resource.event_time].astimezone(SHANGHAI).date().isoformat()
+        day = typed[resource.event_time].astimezone(LOCAL_TZ).date().isoformat()
         by_date[day].append(typed)
     base = cfg.home / "share" / "parquet" / resource.table
     folders = [base] if resource.sharing_type == "无条件共享" else [base / f"consumer={c}" for c in resource.consumers]

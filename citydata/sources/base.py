@@ -10,13 +10,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.ingest.readers import as_text
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass

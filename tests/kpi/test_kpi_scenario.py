@@ -34,9 +34,10 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.ingest.pipeline import load_batches
 from citydata.kpi.compute import compute_period, ready
-from citydata.kpi.periods import SHANGHAI, period_for
+from citydata.kpi.periods import period_for
 from citydata.kpi.read import read_kpis, stored
 from citydata.registry import load_registry
 from citydata.share.publish import publish_all
@@ -49,7 +50,7 @@ HOURS = (1, 7, 13, 19)
 
 
 def sh(hour: int, day: dt.date = DAY, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), SHANGHAI).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(hour, minute), LOCAL_TZ).astimezone(dt.UTC)
 
 
 def _res(sharing: str = "无条件共享", in_scope: bool = True, consumers: list[str] | None = None, **kw: object) -> dict:

@@ -10,11 +10,12 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.errors import CitydataError
 from citydata.ingest.pipeline import load_batches
 from citydata.kpi.compute import compute_period, ready
 from citydata.kpi.jobs import rate_periods, report_keys
-from citydata.kpi.periods import SHANGHAI, parse_period, period_for
+from citydata.kpi.periods import parse_period, period_for
 from citydata.kpi.read import stored
 from citydata.kpi.tiers import classify
 from citydata.registry import Resource, Tiers, load_registry
@@ -47,7 +48,7 @@ def test_tier_bounds_are_inclusive() -> None:
 
 def test_run_selects_days_months_quarters() -> None:
     # Daily cron at 00:20 Shanghai on 1 Oct: finalise 30 Sep (its month and Q3) and start 1 Oct (Q4).
-    logical = dt.datetime(2026, 10, 1, 0, 20, tzinfo=SHANGHAI)
+    logical = dt.datetime(2026, 10, 1, 0, 20, tzinfo=LOCAL_TZ)
     keys = [(p.kind, p.key) for p in rate_periods(logical, logical, asset_triggered=False)]
     assert keys == [("day", "2026-09-30"), ("day", "2026-10-01"), ("month", "2026-09"), ("month", "2026-10"),
                     ("quarter", "2026-Q3"), ("quarter", "2026-Q4")]
@@ -56,9 +57,9 @@ def test_run_selects_days_months_quarters() -> None:
     assert [p.key for p in rate_periods(None, after, asset_triggered=True)] == ["2026-11-29"]
     assert [p.key for p in rate_periods(None, after, True, override="2026-11-10")][:2] == ["2026-11-09", "2026-11-10"]
     # Reports: the 27th → this month's progress; the 1st → last month final (+ quarter in Jan/Apr/Jul/Oct).
-    assert report_keys(dt.datetime(2026, 11, 27, 6, tzinfo=SHANGHAI)) == ["2026-11"]
-    assert report_keys(dt.datetime(2026, 10, 1, 6, tzinfo=SHANGHAI)) == ["2026-09", "2026-Q3"]
-    assert report_keys(dt.datetime(2026, 11, 1, 6, tzinfo=SHANGHAI)) == ["2026-10"]
+    assert report_keys(dt.datetime(2026, 11, 27, 6, tzinfo=LOCAL_TZ)) == ["2026-11"]
+    assert report_keys(dt.datetime(2026, 10, 1, 6, tzinfo=LOCAL_TZ)) == ["2026-09", "2026-Q3"]
+    assert report_keys(dt.datetime(2026, 11, 1, 6, tzinfo=LOCAL_TZ)) == ["2026-10"]
 
 
 def _registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN202
@@ -89,9 +90,9 @@ def test_p95_nearest_rank_and_day_boundaries(warehouse_url: str, tmp_path: Path,
     registry = _registry(tmp_path, monkeypatch)
     ready(registry, warehouse_url)
     res = registry.resource("omega", "r")
-    noon = dt.datetime(2026, 11, 10, 12, tzinfo=SHANGHAI)
-    last = dt.datetime(2026, 11, 10, 23, 59, 59, tzinfo=SHANGHAI)
-    nxt = dt.datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
+    noon = dt.datetime(2026, 11, 10, 12, tzinfo=LOCAL_TZ)
+    last = dt.datetime(2026, 11, 10, 23, 59, 59, tzinfo=LOCAL_TZ)
+    nxt = dt.datetime(2026, 11, 11, 0, 0, tzinfo=LOCAL_TZ)
 
     def load(rows: list[tuple[str, dt.datetime]], landed: dt.datetime) -> None:
         _load_landed(warehouse_url, res, rows, landed)
@@ -120,7 +121,7 @@ def test_latency_is_whole_seconds_from_the_event_second_rounded_up(warehouse_url
     registry = _registry(tmp_path, monkeypatch)
     ready(registry, warehouse_url)
     res = registry.resource("omega", "r")
-    noon = dt.datetime(2026, 11, 10, 12, tzinfo=SHANGHAI)
+    noon = dt.datetime(2026, 11, 10, 12, tzinfo=LOCAL_TZ)
     for key, event, landed in (("a", noon, noon + dt.timedelta(seconds=299.2)),  # 299.2 → 300: real-time
                                ("b", noon + dt.timedelta(seconds=0.7), noon + dt.timedelta(seconds=300.5))):  # 299.8 true
         _load_landed(warehouse_url, res, [(key, event)], landed)

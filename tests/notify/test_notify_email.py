@@ -384,7 +384,7 @@ def test_daily_digest_for_an_opted_in_department_lands_in_the_outbox_without_smt
 ) -> None:
     from citydata_airflow.sender import deliver_pending
 
-    from citydata.notify.i18n import LOCAL_TZ
+    from citydata.domain.time import LOCAL_TZ
     from citydata.notify.service import prepare_department
 
     raw = yaml.safe_load(registry_file.read_text(encoding="utf-8"))
@@ -443,10 +443,10 @@ def test_english_report_when_the_department_asks_for_it(home: Path, registry_fil
 
 def test_kpi_rows_of_a_complete_day_below_target_become_an_alert(home: Path, registry_file: Path) -> None:
     """The kpi_rates DAG's path: computed periods → stored `citydata kpi --json` rows → rate alerts."""
+    from citydata.domain.time import LOCAL_TZ
     from citydata.kpi.compute import compute_period
     from citydata.kpi.periods import period_for
     from citydata.notify.alerts import completed_kpi_rows, rate_alerts
-    from citydata.notify.i18n import LOCAL_TZ
 
     drop("health", "card_visits", "clean.csv", visits(10))
     ingest_department("health")

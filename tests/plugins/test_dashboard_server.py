@@ -222,10 +222,11 @@ def _browser():  # noqa: ANN202
 @pytest.mark.pg
 @pytest.mark.timeout(300)
 def test_page_in_headless_chromium(server: dict) -> None:
-    from citydata_airflow.dashboard.svg import pct
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
+
+    from citydata.render.fmt import pct
 
     cli = {r["department"]: r for r in cli_kpis("--period", "month")}
     driver, profile = _browser()
@@ -275,3 +276,18 @@ def test_page_in_headless_chromium(server: dict) -> None:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.pg
+def test_language_codes_at_the_http_edge(server: dict) -> None:
+    """One scheme inside ("zh-CN", "en"); the page's first scheme, ?lang=zh, still works at the edge."""
+    headers = {"Authorization": f"Bearer {token(server)}"}
+    for asked, canonical in (("zh", "zh-CN"), ("zh-CN", "zh-CN"), ("en", "en")):
+        r = httpx.get(f"{server['url']}/citydata/api/dashboard", params={"period": "day", "lang": asked},
+                      headers=headers, timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.json()["lang"] == canonical
+    page = httpx.get(f"{server['url']}/citydata/", params={"lang": "zh"}, headers=headers, timeout=60)
+    assert '<html lang="zh-CN">' in page.text and "lang=en" in page.text
+    assert httpx.get(f"{server['url']}/citydata/api/freshness", params={"lang": "fr"}, headers=headers,
+                     timeout=10).status_code == 422

@@ -14,12 +14,12 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from sqlalchemy import text
 
+from citydata.domain.time import LOCAL_TZ
 from scripts.reliability_report import record_outcome
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
@@ -33,7 +33,7 @@ HEADER = corpus.HEADER
 MB = 1 << 20
 # The corpus is dated corpus.DAY; deliveries are shifted to yesterday (Shanghai), so they are
 # neither stale nor in the future for the suites' freshness checks.
-YESTERDAY = (dt.datetime.now(ZoneInfo("Asia/Shanghai")) - dt.timedelta(days=1)).date().isoformat()
+YESTERDAY = (dt.datetime.now(LOCAL_TZ) - dt.timedelta(days=1)).date().isoformat()
 
 
 def shift(data: bytes) -> bytes:

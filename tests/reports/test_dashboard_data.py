@@ -203,10 +203,11 @@ def test_trend_shows_stored_days_and_leaves_missing_days_empty(filled: str) -> N
 
 def test_page_renders_the_same_numbers_in_both_languages(filled: str) -> None:
     from citydata_airflow.dashboard.page import render_page
-    from citydata_airflow.dashboard.svg import pct
+
+    from citydata.render.fmt import pct
 
     cli = {r["department"]: r for r in cli_kpis("--period", "month")}
-    for lang, title in (("zh", "数据汇聚指标"), ("en", "Data aggregation indicators")):
+    for lang, title in (("zh-CN", "数据汇聚指标"), ("en", "Data aggregation indicators")):
         html = render_page(dashboard.dashboard_model("month", lang=lang, ui_base=""))
         assert f"<title>{title}</title>" in html
         assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
@@ -216,7 +217,7 @@ def test_page_renders_the_same_numbers_in_both_languages(filled: str) -> None:
             assert f'data-key="{key}" data-metric="collection_rate" data-value="{attr}"' in html
             assert pct(value) in html
         assert 'href="/dags/ingest_water/runs/manual__2026-11-28T10%3A00%3A00.123456%2B00%3A00"' in html
-    assert "实时采集率" in render_page(dashboard.dashboard_model("month", lang="zh"))
+    assert "实时采集率" in render_page(dashboard.dashboard_model("month", lang="zh-CN"))
 
 
 def test_bad_parameters_are_one_line_errors(home: Path) -> None:

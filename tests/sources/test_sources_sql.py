@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text, update
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.mock.health_db import HealthDB, card_visits
 from citydata.mock.ids import make_citizen_id
 from citydata.registry import load_registry
@@ -25,8 +25,7 @@ from citydata.warehouse.db import engine, qualify, transaction
 FIELDS = ["visit_id", "citizen_id", "patient_name", "phone", "institution_id", "visit_type", "visit_time", "updated_at"]
 # Yesterday 09:00 in Yinan: clinic hours (the mock DB writes few visits at night), recent enough for the
 # suites' age check, and independent of when the suite happens to run.
-_SH = ZoneInfo("Asia/Shanghai")
-T0 = (dt.datetime.now(_SH) - dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+T0 = (dt.datetime.now(LOCAL_TZ) - dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The dashboard's FastAPI app, mounted by the api-server under /citydata: read-only (GET) routes.
 
-  /citydata/                 the page (HTML, inline SVG charts); ?period=day|month|quarter&date=YYYY-MM-DD&lang=zh|en
+  /citydata/                 the page (HTML, inline SVG charts); ?period=day|month|quarter&date=YYYY-MM-DD&lang=zh-CN|en
+                             (lang=zh, the page's first scheme, is still accepted: resolved here, at the edge)
   /citydata/api/kpi          exactly what `citydata kpi --json` prints for the same period and date
   /citydata/api/dashboard    everything the page shows, as JSON
   /citydata/api/freshness    time since rows last landed, per resource
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from citydata.errors import CitydataError
+from citydata.render.i18n import DEFAULT_LANG, http_lang
 from citydata.reports import dashboard
 from citydata_airflow.dashboard.auth import NotAuthenticated, require_reader
 from citydata_airflow.dashboard.page import render_login_required, render_page
@@ -30,7 +32,14 @@ ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none"
 
 PeriodQ = Query("month", pattern="^(day|month|quarter)$")
 DateQ = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-LangQ = Query("zh", pattern="^(zh|en)")
+
+
+def lang_param(lang: str = Query(DEFAULT_LANG, pattern="^(zh|en)")) -> str:
+    """?lang=zh-CN|en; "zh" (and zh-*/en-*) accepted as aliases of the canonical codes."""
+    return http_lang(lang)
+
+
+LangQ = Depends(lang_param)
 
 
 def ui_base(request: Request) -> str:
@@ -43,7 +52,10 @@ def ui_base(request: Request) -> str:
 async def _not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
     headers = exc.headers or {}
     if request.url.path.rstrip("/") in ("", PREFIX) and "text/html" in request.headers.get("accept", ""):
-        lang = request.query_params.get("lang", "zh")
+        try:
+            lang = http_lang(request.query_params.get("lang"))
+        except CitydataError:
+            lang = DEFAULT_LANG
         return HTMLResponse(render_login_required(exc.login_url, lang), status_code=401, headers=headers)
     return JSONResponse({"detail": exc.detail, "login_url": exc.login_url}, status_code=401, headers=headers)
 

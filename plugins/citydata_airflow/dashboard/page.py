@@ -8,7 +8,10 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode
 
-from citydata_airflow.dashboard.svg import pct, rate_bars, trend_lines
+from citydata.render.fmt import pct
+from citydata.render.html import table
+from citydata.render.i18n import EN, ZH_CN
+from citydata.render.svg import line_chart, rate_bars
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","Microsoft YaHei",
@@ -55,9 +58,7 @@ def _kpi_box(label: str, value: float | None, met: bool | None, target: float, k
 def _table(headers: list[str], rows: list[list[str]], table_id: str, empty: str) -> str:
     if not rows:
         return f'<p id="{table_id}" class="muted">{escape(empty)}</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(cells) + "</tr>" for cells in rows)
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return table(headers, rows, attrs=f' id="{table_id}"')
 
 
 def _td(value: object, numeric: bool = False, raw: bool = False) -> str:
@@ -76,7 +77,7 @@ def render_page(model: dict) -> str:
     switch = "".join(
         f'<a class="{"on" if period["type"] == p else ""}" href="{escape(_link(params, period=p))}">'
         f'{escape(lab[p])}</a>' for p in ("day", "month", "quarter"))
-    other = "en" if lang == "zh" else "zh"
+    other = EN if lang == ZH_CN else ZH_CN
     header = (
         f'<h1>{escape(lab["title"])}</h1><div class="sub">{escape(lab["subtitle"])}</div>'
         f'<div class="bar"><span>{escape(lab["period"])}: <b id="period-key">{escape(period["key"] or "")}</b></span>'
@@ -99,13 +100,14 @@ def render_page(model: dict) -> str:
     rates_card = f'<div class="card"><h2>{escape(lab["rates_by_department"])}</h2>{bars}</div>'
 
     trend = model["trend"]
+    days = [d[5:] for d in trend["days"]]  # MM-DD
     trend_card = (
         f'<div class="card"><h2>{escape(lab["trend"])} · {escape(lab["trend_collection"])}</h2>'
-        + trend_lines(trend["days"], trend["collection_rate"], targets["collection_rate"], lab["target"],
-                      "chart-trend-collection")
+        + line_chart(days, trend["collection_rate"], targets["collection_rate"], lab["target"],
+                     "chart-trend-collection")
         + f'<h2>{escape(lab["trend"])} · {escape(lab["trend_sharing"])}</h2>'
-        + trend_lines(trend["days"], trend["sharing_rate"], targets["sharing_rate"], lab["target"],
-                      "chart-trend-sharing")
+        + line_chart(days, trend["sharing_rate"], targets["sharing_rate"], lab["target"],
+                     "chart-trend-sharing")
         + "</div>")
 
     energy_rows = [{**e, "bold": e["key"] == "pooled"} for e in model["energy"]]
@@ -157,7 +159,7 @@ def render_page(model: dict) -> str:
         + "</div>")
 
     return (
-        f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(lab["title"])}</title>'
         f'<style>{CSS}</style></head><body>{header}<div class="grid">{county_html}{rates_card}{trend_card}'
         f'{energy_card}{gaps_card}{fresh_card}{runs_card}</div>'
@@ -166,7 +168,7 @@ def render_page(model: dict) -> str:
 
 def render_login_required(login_url: str | None, lang: str) -> str:
     """The 401 page a browser sees without an Airflow session: a link to log in and come back."""
-    zh = lang != "en"
+    zh = lang != EN
     title = "请先登录 Airflow" if zh else "Please log in to Airflow"
     link = (f'<p><a id="login" href="{escape(login_url)}">{"登录" if zh else "Log in"}</a></p>' if login_url else "")
     return (f'<!doctype html><html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8"><title>{title}</title>'
