@@ -5,41 +5,18 @@ Declarations only; the work is in citydata.ingest.tasks. Heavy libraries load in
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from citydata_airflow.assets import DEFAULT_ARGS, core_asset, landing_asset
+from citydata_airflow.notify_tasks import current_run_id, ingest_deadline, notify_owners
 
-from citydata.config import settings
+from citydata.domain.time import LOCAL_TZ_NAME
 from citydata.ingest import watch
 from citydata.registry import load_registry
 
-try:
-    from citydata_airflow.triggers import LandingZoneTrigger
-except ImportError:  # plugins folder not on sys.path (a DagBag outside the project's Airflow env)
-    import sys
-    from pathlib import Path
-
-    sys.path.append(str(Path(__file__).resolve().parent.parent / "plugins"))
-    from citydata_airflow.triggers import LandingZoneTrigger
-from citydata_airflow.notify_tasks import current_run_id, ingest_deadline, notify_owners
-
 REGISTRY = load_registry()
-DEFAULT_ARGS = {"owner": "citydata", "retries": 2, "retry_delay": timedelta(seconds=20)}
-
-
-def core_asset(department: str, resource: str) -> Asset:
-    return Asset(name=f"core.{department}.{resource}", uri=f"citydata://warehouse/core/{department}/{resource}")
-
-
-def landing_asset(department: str) -> Asset:
-    """The department's landing folder; its watcher emits one event per new stable file."""
-    cfg = settings()
-    trigger = LandingZoneTrigger(department=department, landing_dir=str(cfg.landing_dir),
-                                 state_path=str(watch.state_path(cfg.home, department)),
-                                 poll_seconds=watch.poll_seconds())
-    return Asset(name=f"landing.{department}", uri=f"citydata://landing/{department}",
-                 watchers=[AssetWatcher(name=f"landing_{department}", trigger=trigger)])
 
 
 def ingest_schedule(department: str) -> AssetOrTimeSchedule | CronTriggerTimetable:
@@ -50,7 +27,7 @@ def ingest_schedule(department: str) -> AssetOrTimeSchedule | CronTriggerTimetab
     """
     resources = REGISTRY.departments[department].resources.values()
     pulls = any(r.arrival != "files" for r in resources)
-    cron = CronTriggerTimetable(watch.pull_cron() if pulls else watch.fallback_cron(), timezone="Asia/Shanghai")
+    cron = CronTriggerTimetable(watch.pull_cron() if pulls else watch.fallback_cron(), timezone=LOCAL_TZ_NAME)
     if not any(r.arrival == "files" for r in resources):
         return cron
     return AssetOrTimeSchedule(timetable=cron, assets=landing_asset(department))

@@ -9,26 +9,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from citydata_airflow.assets import DEFAULT_ARGS, core_asset
 
+from citydata.domain.time import LOCAL_TZ_NAME
 from citydata.registry import load_registry
 
 REGISTRY = load_registry()
-CORE_ASSETS = [Asset(name=f"core.{r.department}.{r.name}", uri=f"citydata://warehouse/core/{r.department}/{r.name}")
-               for r in REGISTRY.resources]
+CORE_ASSETS = [core_asset(r.department, r.name) for r in REGISTRY.resources]
 
 
 @dag(
     dag_id="kpi_rates",
     description="指标计算: 实时采集率 / 实时共享率 / 家庭能源自动化采集覆盖率",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("20 0 * * *", timezone="Asia/Shanghai"),
+        timetable=CronTriggerTimetable("20 0 * * *", timezone=LOCAL_TZ_NAME),
         assets=AssetAny(*CORE_ASSETS),
     ),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "citydata", "retries": 2, "retry_delay": timedelta(seconds=30)},
+    default_args={**DEFAULT_ARGS, "retry_delay": timedelta(seconds=30)},
     params={"date": Param(None, type=["null", "string"],
                           description="YYYY-MM-DD: recompute this day (and the one before)")},
     tags=["citydata", "kpi"],

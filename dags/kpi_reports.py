@@ -9,16 +9,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from citydata_airflow.assets import DEFAULT_ARGS
+
+from citydata.domain.time import LOCAL_TZ_NAME
 
 
 @dag(
     dag_id="kpi_reports",
     description="月度进展报告(每月28日前)与季度通报",
-    schedule=CronTriggerTimetable("0 6 1,27 * *", timezone="Asia/Shanghai"),
+    schedule=CronTriggerTimetable("0 6 1,27 * *", timezone=LOCAL_TZ_NAME),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "citydata", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={**DEFAULT_ARGS, "retry_delay": timedelta(minutes=5)},
     params={"period": Param(None, type=["null", "string"], description="YYYY-MM or YYYY-Qn")},
     tags=["citydata", "kpi", "report"],
     doc_md=__doc__,

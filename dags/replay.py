@@ -8,18 +8,15 @@ Each replayed row moves into core exactly once (see citydata.ingest.replay). Dec
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Param, dag, task
+from citydata_airflow.assets import DEFAULT_ARGS, core_asset
 
 from citydata.registry import load_registry
 
 REGISTRY = load_registry()
 DEPARTMENTS = sorted(REGISTRY.departments)
-
-
-def core_asset(department: str, resource: str) -> Asset:
-    return Asset(name=f"core.{department}.{resource}", uri=f"citydata://warehouse/core/{department}/{resource}")
 
 
 @dag(
@@ -29,7 +26,7 @@ def core_asset(department: str, resource: str) -> Asset:
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "citydata", "retries": 2, "retry_delay": timedelta(seconds=20)},
+    default_args=DEFAULT_ARGS,
     params={
         "department": Param(None, type=["null", "string"], enum=[None, *DEPARTMENTS],
                             description="department to replay (empty: all)"),

@@ -43,7 +43,8 @@ print("PROBE" + json.dumps(out))
 def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("airflow")
     env = dict(os.environ, AIRFLOW_HOME=str(home), CITYDATA_HOME=str(home / "citydata"),
-               AIRFLOW__CORE__LOAD_EXAMPLES="False", AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"))
+               AIRFLOW__CORE__LOAD_EXAMPLES="False", AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+               AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"))  # as `citydata env` and compose set it
     proc = subprocess.run([sys.executable, "-c", PROBE, *map(str, DAGS)], env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("PROBE")), None)

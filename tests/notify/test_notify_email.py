@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import email
 import socket
-import sys
 import threading
 from email import policy
 from email.message import EmailMessage
@@ -29,8 +28,6 @@ from citydata.registry import load_registry
 from tests.helpers import drop, fetch
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO / "plugins") not in sys.path:
-    sys.path.insert(0, str(REPO / "plugins"))
 
 OWNERS = ["health-a@yinan-wjj.example.cn", "health-b@yinan-wjj.example.cn"]
 ENGINEERS = ["ops1@yinan-bigdata.example.cn", "ops2@yinan-bigdata.example.cn"]

@@ -9,7 +9,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -23,7 +22,6 @@ from citydata.registry import load_registry
 from citydata.reports import dashboard
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "plugins"))
 RUN_ID = "manual__2026-11-28T10:00:00.123456+00:00"
 
 
