@@ -208,19 +208,6 @@ class Registry(_Strict):
             known = ", ".join(sorted(self.departments))
             raise RegistryError(f"unknown department {name!r} (known: {known})") from None
 
-    @property
-    def expectations_dir(self) -> Path:
-        from citydata.config import settings
-
-        configured = settings().expectations_dir
-        if configured:
-            return configured
-        base = self.path.parent if self.path else Path.cwd()
-        for candidate in (base / "expectations", base.parent / "expectations"):
-            if candidate.is_dir():
-                return candidate
-        return base / "expectations"
-
 
 def _locate(loc: tuple, raw: dict) -> str:
     """Turn a pydantic error location into 'department water, resource x, field y'."""

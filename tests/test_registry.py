@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from citydata.errors import RegistryError
+from citydata.quality.suites import expectations_dir
 from citydata.registry import load_registry, parse_registry
 
 REGISTRY = Path(__file__).resolve().parent.parent / "include" / "departments.yaml"
@@ -104,6 +105,6 @@ def test_registry_and_suites_may_live_anywhere(tmp_path: Path, raw: dict, monkey
     monkeypatch.delenv("CITYDATA_EXPECTATIONS_DIR", raising=False)
     reg = load_registry()
     assert reg.resource("heat", "meter_readings").key == "heat.meter_readings"
-    assert reg.expectations_dir == conf / "expectations"
+    assert expectations_dir() == conf / "expectations"  # the suites' folder beside the registry
     monkeypatch.setenv("CITYDATA_EXPECTATIONS_DIR", str(tmp_path / "elsewhere"))
-    assert reg.expectations_dir == tmp_path / "elsewhere"
+    assert expectations_dir() == tmp_path / "elsewhere"

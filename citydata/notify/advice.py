@@ -111,8 +111,3 @@ def rejection_advice(reason: str | None, lang: str = "zh-CN") -> str:
         if prefix != "other" and text.startswith(prefix):
             return advice
     return table["other"]
-
-
-def check_label(check: str) -> str:
-    """'type:reading_time' → 'type'; 'expect_column_values_to_be_between' stays readable as is."""
-    return check.split(":", 1)[0] if ":" in check else check

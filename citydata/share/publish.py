@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from sqlalchemy import Connection, text
 
@@ -136,7 +135,3 @@ def publish_all(registry: Registry, url: str | None = None, cfg: Settings | None
     for department in registry.departments:
         out.extend(publish_department(registry, department, url, cfg))
     return out
-
-
-def parquet_root(cfg: Settings | None = None) -> Path:
-    return (cfg or settings()).home / "share" / "parquet"

@@ -19,7 +19,6 @@ import io
 import json
 import logging
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -58,14 +57,6 @@ def utc_text(col: pa.Array | pa.ChunkedArray, suffix: str) -> pa.Array | pa.Chun
     """
     naive = pc.cast(col, pa.timestamp("us", tz=None)) if col.type.tz is not None else pc.cast(col, pa.timestamp("us"))
     return pc.binary_join_element_wise(pc.cast(naive, pa.string()), pa.scalar(suffix), "")
-
-
-@dataclass
-class LoadResult:
-    batch_id: int
-    rows_staged: int
-    rows_loaded: int
-    t_landed: dt.datetime
 
 
 class BatchLoad:
