@@ -14,7 +14,7 @@ DEFAULT_TOKEN_ENV = "CITYDATA_PARKING_API_TOKEN"
 def run_mock_api(*, host: str, port: int, token: str | None, seed: int, faults: list[str], tick: float,
                  snapshot_seconds: float, rate_limit: float, sessions_per_hour: float) -> int:
     from citydata.mock.parking_api import ParkingSystem, create_app, parse_fault_specs
-    from citydata.mock.server import serve_forever
+    from citydata.mock.server import bind, serve_forever
 
     try:
         fault_cfg = parse_fault_specs(faults)
@@ -25,12 +25,14 @@ def run_mock_api(*, host: str, port: int, token: str | None, seed: int, faults: 
     token = token or os.environ.get(DEFAULT_TOKEN_ENV) or secrets.token_urlsafe(16)
     system = ParkingSystem(seed, sessions_per_hour=sessions_per_hour, snapshot_seconds=snapshot_seconds)
     app = create_app(system, token=token, faults=fault_cfg, rate_limit=rate_limit, tick_seconds=tick)
+    sock = bind(host, port)  # before printing: with --port 0 the printed port is the one chosen
+    port = sock.getsockname()[1]
     print(f"parking API on http://{host}:{port}/api/v1 (sessions, occupancy, lots)", flush=True)
     print(f"export CITYDATA_PARKING_API_URL=http://{host}:{port}", flush=True)
     print(f"export CITYDATA_PARKING_API_TOKEN={token}", flush=True)
     if any(v for k, v in fault_cfg.as_dict().items() if k in ("error", "slow", "malformed", "ratelimit")):
         print(f"faults: {fault_cfg.as_dict()}", flush=True)
-    serve_forever(app, host, port)
+    serve_forever(app, sock)
     return 0
 
 

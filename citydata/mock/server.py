@@ -50,8 +50,8 @@ def serve_in_thread(app: object, host: str = "127.0.0.1", port: int = 0, timeout
     return RunningServer(f"http://{host}:{real_port}", server, thread)
 
 
-def serve_forever(app: object, host: str, port: int) -> None:
+def serve_forever(app: object, sock: socket.socket) -> None:
+    """Serve on an already bound socket (see ``bind``) until interrupted."""
     import uvicorn
 
-    sock = bind(host, port)
     uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="on")).run(sockets=[sock])

@@ -9,7 +9,7 @@ import pytest
 from citydata.app.airflow_env import run_airflow
 from citydata.kpi.periods import parse_period
 from citydata.kpi.read import read_kpis, stored
-from tests.kpi.test_kpi_scenario import build_scenario
+from tests.helpers import build_scenario
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]  # ~1–4 min: db migrate + dags test
 

@@ -12,8 +12,7 @@ from citydata.app.audit import audit_rows
 from citydata.mock import generators
 from citydata.mock.delivery import clean_rows
 from citydata.registry import load_registry
-from tests.helpers import drop, fetch
-from tests.notify.test_notify_email import Inbox
+from tests.helpers import Inbox, drop, fetch
 
 pytestmark = pytest.mark.airflow
 

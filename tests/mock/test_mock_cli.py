@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from citydata.mock.server import bind
+from tests.helpers import wait_until
 
 
 def test_mock_db_once_creates_and_backfills_the_sqlite_default(home: Path, capsys: pytest.CaptureFixture) -> None:
@@ -36,24 +35,22 @@ def test_mock_db_once_creates_and_backfills_the_sqlite_default(home: Path, capsy
 
 
 def test_mock_api_serves_with_token_and_faults_until_stopped(home: Path) -> None:
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    sock.close()
     env = {**os.environ, "CITYDATA_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "citydata.app.cli", "mock-api", "--port", str(port), "--token", "tk",
+    proc = subprocess.Popen([sys.executable, "-m", "citydata.app.cli", "mock-api", "--port", "0", "--token", "tk",
                              "--fault", "error=1", "--tick", "0.2"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
+        head = [proc.stdout.readline() for _ in range(3)]  # printed after binding: the port it holds
+        assert head[0].startswith("parking API on http://127.0.0.1:"), head
+        url = head[0].split()[3].removesuffix("/api/v1")
+
+        def healthy() -> bool:
             try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "mock-api did not start"
-            time.sleep(0.1)
+                return False
+
+        wait_until(healthy, 60, "mock-api", proc=proc)
         assert httpx.get(f"{url}/api/v1/sessions").status_code == 401
         auth = {"Authorization": "Bearer tk"}
         assert httpx.get(f"{url}/api/v1/sessions", headers=auth).status_code in (500, 502, 503)
@@ -63,7 +60,7 @@ def test_mock_api_serves_with_token_and_faults_until_stopped(home: Path) -> None
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
-    assert "CITYDATA_PARKING_API_TOKEN=tk" in out
+    assert "CITYDATA_PARKING_API_TOKEN=tk" in "".join(head) + out
 
 
 def test_mock_api_rejects_an_unknown_fault(home: Path, capsys: pytest.CaptureFixture) -> None:

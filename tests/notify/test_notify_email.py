@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email
-import socket
-import threading
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,57 +23,12 @@ from citydata.ingest.pipeline import ingest_department
 from citydata.mock import generators
 from citydata.mock.delivery import clean_rows
 from citydata.registry import load_registry
-from tests.helpers import drop, fetch
+from tests.helpers import Inbox, drop, fetch
 
 REPO = Path(__file__).resolve().parents[2]
 
 OWNERS = ["health-a@yinan-wjj.example.cn", "health-b@yinan-wjj.example.cn"]
 ENGINEERS = ["ops1@yinan-bigdata.example.cn", "ops2@yinan-bigdata.example.cn"]
-
-
-class Inbox:
-    """A real SMTP server collecting what it accepts; can be stopped and started on the same port."""
-
-    def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.received: list[tuple[str, list[str], bytes]] = []
-        self.lock = threading.Lock()
-        self.controller = None
-        self.refuse: set[str] = set()  # recipients answered with 550 (unknown user)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001, N802
-        if address in self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 — aiosmtpd hook
-        with self.lock:
-            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 Message accepted for delivery"
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def messages(self, kind: str | None = None) -> list[EmailMessage]:
-        with self.lock:
-            raw = [r[2] for r in self.received]
-        msgs = [email.message_from_bytes(b, policy=policy.default) for b in raw]
-        return [m for m in msgs if kind is None or m["X-Citydata-Kind"] == kind]
-
-    def raw(self) -> list[bytes]:
-        with self.lock:
-            return [r[2] for r in self.received]
 
 
 @pytest.fixture

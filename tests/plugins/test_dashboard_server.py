@@ -13,10 +13,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,31 +24,12 @@ import httpx
 import pytest
 
 from citydata.app.airflow_env import airflow_bin, airflow_environ
-from tests.reports.test_dashboard_data import RUN_ID, cli_kpis, fill_warehouse, isolated_home
+from tests.helpers import RUN_ID, citydata_home, cli_kpis, fill_warehouse, pg_database, reserve_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 VIEWER = "viewer"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None,  # noqa: ANN001
-               log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if proc is not None and proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-    pytest.fail(f"{what} not ready within {timeout:.0f}s (exit {proc.poll() if proc else None})\n{tail}")
 
 
 def _healthy(url: str) -> bool:
@@ -62,71 +41,67 @@ def _healthy(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def server(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    import psycopg
-
     root = tmp_path_factory.mktemp("dash_server")
-    name = f"cdt_dash_{uuid.uuid4().hex[:10]}"
-    libpq = pg_server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(libpq, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    warehouse_url = f"{pg_server.rpartition('/')[0]}/{name}"
     password = uuid.uuid4().hex
     af_home = root / "airflow"
     af_home.mkdir()
     (af_home / "passwords.json").write_text(json.dumps({VIEWER: password}))
     procs: list[subprocess.Popen] = []
-    try:
-        with isolated_home(root / "home") as mp:
-            mp.setenv("CITYDATA_WAREHOUSE_URL", warehouse_url)
-            mp.setenv("AIRFLOW_HOME", str(af_home))
-            env = airflow_environ()
-            env.update({
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{af_home / 'airflow.db'}",
-                "AIRFLOW__CORE__AUTH_MANAGER":
-                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{VIEWER}:viewer",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(af_home / "passwords.json"),
-                "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
-                "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            })
-            # Migrating the metadata DB and filling the warehouse run side by side.
-            migrate_log = root / "migrate.log"
-            with migrate_log.open("w") as fh:
-                migrate = subprocess.Popen([airflow_bin(), "db", "migrate"], env=env, stdout=fh,
-                                           stderr=subprocess.STDOUT,
-                                           start_new_session=True)
-            procs.append(migrate)
-            fill_warehouse()
-            wait_until(lambda: migrate.poll() is not None, 120, "airflow db migrate", log=migrate_log)
-            assert migrate.returncode == 0, migrate_log.read_text()[-3000:]
+    with pg_database(pg_server, "cdt_dash") as warehouse_url:  # dropped after the servers stopped
+        try:
+            with citydata_home(root / "home") as mp:
+                mp.setenv("CITYDATA_WAREHOUSE_URL", warehouse_url)
+                mp.setenv("AIRFLOW_HOME", str(af_home))
+                env = airflow_environ()
+                env.update({
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{af_home / 'airflow.db'}",
+                    "AIRFLOW__CORE__AUTH_MANAGER":
+                        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{VIEWER}:viewer",
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(af_home / "passwords.json"),
+                    "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+                    "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
+                    "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+                    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+                })
+                # Migrating the metadata DB and filling the warehouse run side by side.
+                migrate_log = root / "migrate.log"
+                with migrate_log.open("w") as fh:
+                    migrate = subprocess.Popen([airflow_bin(), "db", "migrate"], env=env, stdout=fh,
+                                               stderr=subprocess.STDOUT,
+                                               start_new_session=True)
+                procs.append(migrate)
+                fill_warehouse()
+                wait_until(lambda: migrate.poll() is not None, 120, "airflow db migrate", log=migrate_log, interval=0.3)
+                assert migrate.returncode == 0, migrate_log.read_text()[-3000:]
 
-            port = free_port()
-            log = root / "api-server.log"
-            with log.open("w") as fh:
-                api = subprocess.Popen([airflow_bin(), "api-server", "--host", "127.0.0.1", "--port", str(port),
-                                        "--workers", "1", "--apps", "core"],
-                                       env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-            procs.append(api)
-            url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: _healthy(url), 90, "airflow api-server", proc=api, log=log)
-            yield {"url": url, "password": password, "log": log}
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-        from citydata.warehouse.db import dispose_engines
-
-        dispose_engines()
-        with psycopg.connect(libpq, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                log = root / "api-server.log"
+                for attempt in range(3):  # Airflow binds the port itself: retry if another process took it meanwhile
+                    with reserve_port() as held:
+                        port = held.getsockname()[1]
+                    with log.open("w") as fh:
+                        api = subprocess.Popen([airflow_bin(), "api-server", "--host", "127.0.0.1", "--port", str(port),
+                                                "--workers", "1", "--apps", "core"],
+                                               env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+                    procs.append(api)
+                    url = f"http://127.0.0.1:{port}"
+                    try:
+                        wait_until(lambda: _healthy(url), 90, "airflow api-server", proc=api, log=log, interval=0.3)  # noqa: B023
+                        break
+                    except AssertionError:
+                        if api.poll() is None or attempt == 2:
+                            raise
+                yield {"url": url, "password": password, "log": log}
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    try:
+                        proc.wait(timeout=20)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
 
 
 def token(server: dict) -> str:

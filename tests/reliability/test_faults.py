@@ -18,35 +18,15 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from scripts.reliability_report import record_outcome
+from tests.helpers import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 60, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture
-def fault(request: pytest.FixtureRequest) -> Iterator[dict]:
-    """The outcome row of one fault; the test fills it and sets ok=True at its end."""
-    row = {"name": request.node.name, "injected": "", "outcome": "test did not finish", "rows_lost": None, "ok": False}
-    yield row
-    record_outcome("faults", request.node.name, row)
 
 
 def deliver(rows: int, seed: int = 1, department: str = "water", resource: str = "meter_readings") -> Path:
@@ -145,7 +125,7 @@ def test_warehouse_backend_terminated_mid_load(pg_home: str, fault: dict) -> Non
     worker = threading.Thread(target=run)
     try:
         worker.start()
-        pid = wait_for(lock.waiting_backend, what="the load to block on the core table")
+        pid = wait_until(lock.waiting_backend, what="the load to block on the core table")
         assert claimed_files(cfg) and not landing_files(cfg), "the file is claimed while it loads"
         lock.terminate(pid)
     finally:
@@ -198,7 +178,7 @@ def test_worker_sigkilled_mid_load(pg_home: str, fault: dict) -> None:
     lock = CoreLock(pg_home)
     proc = _ingest_subprocess("water", dict(os.environ), schema_ready=True)
     try:
-        wait_for(lock.waiting_backend, what="the worker's load to block on the core table")
+        wait_until(lock.waiting_backend, what="the worker's load to block on the core table")
         held = claimed_files(cfg)
         assert [p.name for p in held] == [path.name] and not landing_files(cfg)
         proc.send_signal(signal.SIGKILL)
@@ -210,7 +190,7 @@ def test_worker_sigkilled_mid_load(pg_home: str, fault: dict) -> None:
         lock.release()
     assert proc.returncode == -signal.SIGKILL
     # The dead worker's session ends without COMMIT: nothing of it may be visible.
-    wait_for(lambda: counts(pg_home)["batches"] == 0 and not LockFree.backends(pg_home), what="the killed session to end")
+    wait_until(lambda: counts(pg_home)["batches"] == 0 and not LockFree.backends(pg_home), what="the killed session to end")
     assert claimed_files(cfg), "a killed worker leaves its claim behind"
 
     records = ingest_department("water")  # recovers the claim, loads it

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.reliability.test_faults import fault, wait_for  # noqa: F401 — the fixture is used by name
+from tests.helpers import wait_until
 
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
 
@@ -69,7 +69,7 @@ def test_health_db_connection_dropped_mid_pull(home: Path, pg_url: str, monkeypa
         fault["injected"] = "pg_terminate_backend() on the pull's session to the health database mid-pull"
         try:
             worker.start()
-            pid = wait_for(lambda: (r := monitor.execute(
+            pid = wait_until(lambda: (r := monitor.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock' "
                 "AND query ILIKE '%%card_visits%%' AND pid <> pg_backend_pid()", (db.engine.url.database,)).fetchone())
                 and r[0], what="the pull to block on the source table")

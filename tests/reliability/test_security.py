@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import text
 
 from scripts.reliability_report import record_outcome
+from tests.helpers import libpq
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -223,10 +224,6 @@ def test_secret_scanner_catches_secrets() -> None:
 
 # --- PostgreSQL roles ------------------------------------------------------------------------
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 @pytest.fixture
 def roles_db(home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
     """A warehouse with data in core/quality, the sharing roles and the least-privilege roles set up,
@@ -254,7 +251,7 @@ def roles_db(home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
         run_file(conn, "roles/least_privilege.sql")
     suffix = uuid.uuid4().hex[:8]
     users = {"writer": f"cdt_writer_{suffix}", "dashboard": f"cdt_dash_{suffix}"}
-    with psycopg.connect(_libpq(pg_url), autocommit=True) as admin:
+    with psycopg.connect(libpq(pg_url), autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {users['writer']} LOGIN IN ROLE citydata_ingest_writer")
         admin.execute(f"CREATE ROLE {users['dashboard']} LOGIN IN ROLE citydata_dashboard_reader")
     base, _, db = pg_url.rpartition("/")
@@ -263,7 +260,7 @@ def roles_db(home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
     from citydata.warehouse.db import dispose_engines
 
     dispose_engines()
-    with psycopg.connect(_libpq(pg_url), autocommit=True) as admin:
+    with psycopg.connect(libpq(pg_url), autocommit=True) as admin:
         for u in users.values():
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (u,))
             admin.execute(f"DROP OWNED BY {u}")
@@ -273,7 +270,7 @@ def roles_db(home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
 def _denied(url: str, sql: str, role: str | None = None) -> bool:
     import psycopg
 
-    with psycopg.connect(_libpq(url)) as conn:
+    with psycopg.connect(libpq(url)) as conn:
         if role:
             conn.execute(f"SET ROLE {role}")
         try:

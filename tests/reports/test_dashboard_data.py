@@ -5,44 +5,23 @@ freshness and latest runs from the audit log, the 30-day trend, and the rendered
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import os
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from citydata.app.audit import audit_rows
-from citydata.ingest.pipeline import ingest_department
-from citydata.mock.generate import generate
 from citydata.registry import load_registry
 from citydata.reports import dashboard
+from tests.helpers import citydata_home, cli_kpis, fill_warehouse, pg_database
 
 REPO = Path(__file__).resolve().parents[2]
-RUN_ID = "manual__2026-11-28T10:00:00.123456+00:00"
-
-
-def fill_warehouse(seed: int = 11, rows: int = 40, now: dt.datetime | None = None) -> None:
-    """Mock deliveries for every department through the real ingest and sharing path.
-
-    Water is ingested as if by an Airflow DAG run (run_id set), the others as by the CLI.
-    """
-    from citydata.share.publish import publish_all
-
-    registry = load_registry()
-    for dept in registry.departments:
-        generate(registry, dept, rows=rows, seed=seed, defect_rate=0.03, now=now)
-        ingest_department(dept, registry, run_id=RUN_ID if dept == "water" else None)
-    publish_all(registry)
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
 def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One filled warehouse per backend, shared by this module's read-only tests (filling takes seconds)."""
-    with isolated_home(tmp_path_factory.mktemp("dash_home")) as mp:
+    with citydata_home(tmp_path_factory.mktemp("dash_home")) as mp:
         with warehouse(request) as url:
             mp.setenv("CITYDATA_WAREHOUSE_URL", url)
             fill_warehouse()
@@ -50,62 +29,13 @@ def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @contextmanager
-def isolated_home(home: Path) -> Iterator[pytest.MonkeyPatch]:
-    """Like conftest's `home` fixture, for module-scoped fixtures."""
-    from citydata.ingest import pipeline as ingest
-    from citydata.warehouse.db import dispose_engines
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CITYDATA_HOME", str(home))
-        for var in ("CITYDATA_LANDING_DIR", "CITYDATA_WAREHOUSE_URL", "CITYDATA_REGISTRY", "CITYDATA_EXPECTATIONS_DIR"):
-            mp.delenv(var, raising=False)
-        ingest._READY.clear()
-        try:
-            yield mp
-        finally:
-            dispose_engines()
-            ingest._READY.clear()
-
-
-@contextmanager
 def warehouse(request: pytest.FixtureRequest) -> Iterator[str]:
     """The embedded SQLite file, or a fresh PostgreSQL database dropped afterwards."""
-    import uuid
-
-    import psycopg
-
     if request.param == "sqlite":
         yield f"sqlite:///{os.environ['CITYDATA_HOME']}/warehouse.db"
         return
-    admin = request.getfixturevalue("pg_server")
-    name = f"cdt_dash_{uuid.uuid4().hex[:10]}"
-    libpq = admin.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(libpq, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"{admin.rpartition('/')[0]}/{name}"
-    finally:
-        from citydata.warehouse.db import dispose_engines
-
-        dispose_engines()
-        with psycopg.connect(libpq, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def cli_kpis(*args: str, separate_process: bool = False) -> list[dict]:
-    """`citydata kpi --json`: the CLI's own code path, in this process or as a user runs it."""
-    argv = ["kpi", *args, "--json"]
-    if separate_process:
-        proc = subprocess.run([str(REPO / ".venv" / "bin" / "citydata"), *argv], capture_output=True, text=True,
-                              env=os.environ.copy(), timeout=120, check=False)
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
-    from citydata.app.cli import main
-
-    out = io.StringIO()
-    with redirect_stdout(out):
-        assert main(argv) == 0
-    return json.loads(out.getvalue())
+    with pg_database(request.getfixturevalue("pg_server"), "cdt_dash") as url:
+        yield url
 
 
 def test_rates_on_the_page_are_the_cli_rows(filled: str) -> None:

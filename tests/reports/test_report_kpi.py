@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kpi.test_kpi_scenario import build_scenario
+from tests.helpers import build_scenario
 
 
 def test_monthly_report_offline_with_targets_gaps_and_quality(home: Path, tmp_path: Path,

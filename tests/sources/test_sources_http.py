@@ -12,9 +12,10 @@ from sqlalchemy import text
 
 from citydata.errors import CitydataError
 from citydata.mock.parking_api import Faults, ParkingSystem, create_app
-from citydata.mock.server import bind, serve_in_thread
+from citydata.mock.server import serve_in_thread
 from citydata.sources.base import parse_time
 from citydata.sources.http import HttpSource, retry_after_seconds
+from tests.helpers import reserve_port
 
 TOKEN = "s3cret-token"
 FIELDS = ["session_id", "lot_id", "plate_no", "entry_time", "exit_time", "fee_yuan", "status", "updated_at"]
@@ -113,11 +114,10 @@ def test_wrong_token_fails_at_once(api) -> None:
 
 
 def test_unreachable_server_fails_clearly() -> None:
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now
-    with pytest.raises(CitydataError, match="cannot connect"):
-        source(f"http://127.0.0.1:{port}", max_retries=1).pull(None)
+    with reserve_port() as held:  # bound, never listening: connections are refused
+        port = held.getsockname()[1]
+        with pytest.raises(CitydataError, match="cannot connect"):
+            source(f"http://127.0.0.1:{port}", max_retries=1).pull(None)
 
 
 def test_retry_after_parsing() -> None:
@@ -165,9 +165,8 @@ def test_unreachable_source_fails_its_pull_and_is_audited(home, monkeypatch) -> 
     from citydata.app.audit import audit_rows
     from citydata.ingest.tasks import pull_resource
 
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    sock.close()
+    held = reserve_port()  # bound, never listening: connections are refused
+    port = held.getsockname()[1]
     monkeypatch.setenv("CITYDATA_PARKING_API_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("CITYDATA_PARKING_API_TOKEN", TOKEN)
     from citydata.registry import load_registry
@@ -179,7 +178,7 @@ def test_unreachable_source_fails_its_pull_and_is_audited(home, monkeypatch) -> 
     src.max_retries, src.backoff = 1, 0.01
     from citydata.sources.pull import pull
 
-    with pytest.raises(CitydataError, match="parking.occupancy: GET .* cannot connect"):
+    with held, pytest.raises(CitydataError, match="parking.occupancy: GET .* cannot connect"):
         pull(res, source=src)
     (row,) = [r for r in audit_rows("parking") if r["resource"] == "occupancy"]
     assert row["status"] == "rejected" and "source unavailable" in row["reason"] and row["rows_read"] == 0
