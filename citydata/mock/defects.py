@@ -125,16 +125,46 @@ def _pick_column(rng: random.Random, candidates: list[str], row: dict, need_valu
 
 def corrupt(resource: Resource, rows: list[dict], *, rate: float, kinds: list[str], seed: int,
             now: dt.datetime, fmt: str) -> Corrupted:
-    """Inject the requested defects into clean rows; returns rows to write and the ground truth."""
-    rng = random.Random(f"{seed}:defects:{resource.key}:{now.isoformat()}")
-    rules = vocab.rules(resource.key)
-    columns = [f.name for f in resource.fields]
-    out = Corrupted(rows=[dict(r) for r in rows], columns=list(columns))
-    touched: set[str] = set()
+    """Inject the requested defects into clean rows; returns rows to write and the ground truth.
 
-    # File defects first: they decide which columns row defects may use.
-    required = [c for c in resource.required_fields]
-    for kind in (k for k in kinds if k in FILE_KINDS):
+    File defects first (they decide which columns row defects may use), then row defects,
+    then the duplicates are placed and every defect gets its row number. One random stream
+    in this order: the same seed gives the same file.
+    """
+    rng = random.Random(f"{seed}:defects:{resource.key}:{now.isoformat()}")
+    out = Corrupted(rows=[dict(r) for r in rows], columns=[f.name for f in resource.fields])
+    touched = _file_defects(out, resource, [k for k in kinds if k in FILE_KINDS], rng, fmt)
+    free = {f.name for f in resource.fields} - touched
+    rules = vocab.rules(resource.key)
+    row_kinds = [k for k in kinds if k in ROW_KINDS]
+    usable = [k for k in row_kinds if _applicable(k, resource, rules, free)]
+    out.not_applicable += [k for k in row_kinds if k not in usable]
+    n = len(out.rows)
+    count = min(n, max(1, round(rate * n))) if (rate > 0 and n and usable) else 0
+    if not count:
+        return out
+    targets = sorted(rng.sample(range(n), count))
+    order = rng.sample(usable, len(usable))
+    keys = {_key(resource, r) for r in out.rows}
+    tags: dict[int, tuple[str, str | None]] = {}
+    dup_sources: list[int] = []
+    for j, idx in enumerate(targets):
+        kind = order[j % len(order)]
+        if kind == "duplicate":
+            dup_sources.append(idx)
+            continue
+        col = _row_defect(out, idx, kind, resource, rules, free, keys, rng, now, seed)
+        if col is not None:  # else nothing suitable in this row: it stays clean (and is not listed)
+            tags[idx] = (kind, col)
+    _number_defects(out, tags, dup_sources, rng)
+    return out
+
+
+def _file_defects(out: Corrupted, resource: Resource, kinds: list[str], rng: random.Random, fmt: str) -> set[str]:
+    """Apply the file kinds to ``out``; returns the columns they renamed or dropped."""
+    touched: set[str] = set()
+    required = list(resource.required_fields)
+    for kind in kinds:
         if kind in ("schema_renamed", "schema_missing"):
             col = _pick_column(rng, [c for c in required if c not in touched], {}, False)
             if not col:
@@ -169,56 +199,42 @@ def corrupt(resource: Resource, rows: list[dict], *, rate: float, kinds: list[st
                 out.file_defects.append({"kind": kind})
             else:
                 out.not_applicable.append(kind)
+    return touched
 
-    free = set(columns) - touched
-    row_kinds = [k for k in kinds if k in ROW_KINDS]
-    usable = [k for k in row_kinds if _applicable(k, resource, rules, free)]
-    out.not_applicable += [k for k in row_kinds if k not in usable]
-    n = len(out.rows)
-    count = min(n, max(1, round(rate * n))) if (rate > 0 and n and usable) else 0
-    if not count:
-        return out
-    targets = sorted(rng.sample(range(n), count))
-    order = rng.sample(usable, len(usable))
-    keys = {_key(resource, r) for r in out.rows}
-    integer = {f.name for f in resource.fields if f.type == "integer"}
-    tags: dict[int, tuple[str, str | None]] = {}
-    dup_sources: list[int] = []
-    for j, idx in enumerate(targets):
-        kind = order[j % len(order)]
-        row = out.rows[idx]
-        col: str | None = None
-        if kind == "missing_required":
-            col = _pick_column(rng, [c for c in resource.required_fields if c in free], row, True)
-            if col:
-                row[col] = None
-        elif kind == "out_of_range":
-            col = _pick_column(rng, [c for c, r in rules.items() if isinstance(r, vocab.Range) and c in free], {}, False)
-            if col:
-                row[col] = _out_of_range(rng, rules[col], row, col in integer)
-        elif kind == "invalid_code":
-            cands = [c for c, r in rules.items() if isinstance(r, vocab.Pattern | vocab.Enum) and c in free]
-            col = _pick_column(rng, cands, row, True)
-            if col:
-                row[col] = _invalid_code(rng, rules[col], row[col])
-        elif kind in ("late", "future"):
-            col = resource.event_time
-            for _ in range(50):
-                new = retime(resource.key, row, col, _event_at(rng, resource, kind, now), seed)
-                if _key(resource, new) == _key(resource, row) or _key(resource, new) not in keys:
-                    keys.add(_key(resource, new))
-                    out.rows[idx] = new
-                    break
-            else:
-                col = None
-        elif kind == "duplicate":
-            dup_sources.append(idx)
-            continue
-        if col is None:
-            continue  # nothing suitable in this row: it stays clean (and is not listed)
-        tags[idx] = (kind, col)
 
-    # Place each duplicate copy somewhere after its original, then number the rows.
+def _row_defect(out: Corrupted, idx: int, kind: str, resource: Resource, rules: dict, free: set[str],
+                keys: set[tuple], rng: random.Random, now: dt.datetime, seed: int) -> str | None:
+    """Break row ``idx`` of ``out`` by one row kind (not duplicate); the column broken, or None."""
+    row = out.rows[idx]
+    if kind == "missing_required":
+        col = _pick_column(rng, [c for c in resource.required_fields if c in free], row, True)
+        if col:
+            row[col] = None
+        return col
+    if kind == "out_of_range":
+        col = _pick_column(rng, [c for c, r in rules.items() if isinstance(r, vocab.Range) and c in free], {}, False)
+        if col:
+            row[col] = _out_of_range(rng, rules[col], row, resource.field(col).type == "integer")
+        return col
+    if kind == "invalid_code":
+        cands = [c for c, r in rules.items() if isinstance(r, vocab.Pattern | vocab.Enum) and c in free]
+        col = _pick_column(rng, cands, row, True)
+        if col:
+            row[col] = _invalid_code(rng, rules[col], row[col])
+        return col
+    col = resource.event_time  # late / future: retimed, keeping the key unique
+    for _ in range(50):
+        new = retime(resource.key, row, col, _event_at(rng, resource, kind, now), seed)
+        if _key(resource, new) == _key(resource, row) or _key(resource, new) not in keys:
+            keys.add(_key(resource, new))
+            out.rows[idx] = new
+            return col
+    return None
+
+
+def _number_defects(out: Corrupted, tags: dict[int, tuple[str, str | None]], dup_sources: list[int],
+                    rng: random.Random) -> None:
+    """Place each duplicate copy somewhere after its original, then list every defect by row number."""
     final: list[tuple[dict, int | None, tuple | None]] = [(r, i, tags.get(i)) for i, r in enumerate(out.rows)]
     for src in dup_sources:
         pos = next(p for p, (_, i, _) in enumerate(final) if i == src)
@@ -235,7 +251,6 @@ def corrupt(resource: Resource, rows: list[dict], *, rate: float, kinds: list[st
         else:
             out.row_defects.append({"row_number": p + 1, "kind": kind, "column": extra})
     out.rows = [r for r, _, _ in final]
-    return out
 
 
 def truncate_file(path: Path, rng: random.Random, fmt: str) -> dict:

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import math
 import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -220,8 +222,22 @@ def create_app(system: ParkingSystem, *, token: str | None, faults: Faults | Non
                rate_limit: float = 20.0, burst: int = 40, tick_seconds: float = 2.0) -> FastAPI:
     """The FastAPI app around one ParkingSystem; the simulation ticks while the app runs."""
     faults = faults or Faults()
-    bucket = TokenBucket(rate_limit, burst)
     stats = {"requests": 0, "faults": {k: 0 for k in FAULT_KINDS}, "rate_limited": 0}
+    app = FastAPI(title="沂南县智慧停车平台 (mock)", lifespan=_ticking(system, tick_seconds))
+    app.state.system, app.state.faults, app.state.stats = system, faults, stats
+    unauthorized = _bearer_check(token)
+
+    @app.get("/api/v1/health")
+    def health() -> dict:
+        return {"status": "ok", "sessions": len(system.sessions), "snapshots": len(system.occupancy)}
+
+    _admin_routes(app, system, faults, stats, unauthorized)
+    _data_routes(app, system, faults, TokenBucket(rate_limit, burst), stats, unauthorized)
+    return app
+
+
+def _ticking(system: ParkingSystem, tick_seconds: float):  # noqa: ANN202 — a FastAPI lifespan
+    """Advance the simulation every ``tick_seconds`` while the app runs (0: only on /admin/tick)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
@@ -235,8 +251,11 @@ def create_app(system: ParkingSystem, *, token: str | None, faults: Faults | Non
         if task:
             task.cancel()
 
-    app = FastAPI(title="沂南县智慧停车平台 (mock)", lifespan=lifespan)
-    app.state.system, app.state.faults, app.state.stats = system, faults, stats
+    return lifespan
+
+
+def _bearer_check(token: str | None) -> Callable[[Request], Response | None]:
+    """A check returning the 401 response for a request without the token (None: allowed)."""
 
     def unauthorized(request: Request) -> Response | None:
         if not token:
@@ -246,9 +265,12 @@ def create_app(system: ParkingSystem, *, token: str | None, faults: Faults | Non
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return None
 
-    @app.get("/api/v1/health")
-    def health() -> dict:
-        return {"status": "ok", "sessions": len(system.sessions), "snapshots": len(system.occupancy)}
+    return unauthorized
+
+
+def _admin_routes(app: FastAPI, system: ParkingSystem, faults: Faults, stats: dict,
+                  unauthorized: Callable[[Request], Response | None]) -> None:
+    """Tests and the demo steer the mock: read/set the fault rates, advance the simulation."""
 
     @app.get("/api/v1/admin/faults")
     def get_faults(request: Request) -> Response:
@@ -271,6 +293,20 @@ def create_app(system: ParkingSystem, *, token: str | None, faults: Faults | Non
         system.step()
         return JSONResponse({"sessions": len(system.sessions), "snapshots": len(system.occupancy)})
 
+
+def _page_query(q: Mapping[str, str]) -> tuple[dt.datetime | None, tuple[dt.datetime, str] | None, int]:
+    """updated_since (naive = Asia/Shanghai), cursor and limit (1..1000) of a data request."""
+    since = dt.datetime.fromisoformat(q["updated_since"].replace("Z", "+00:00")) if q.get("updated_since") else None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=LOCAL_TZ)
+    cursor = decode_cursor(q["cursor"]) if q.get("cursor") else None
+    return since, cursor, max(1, min(1000, int(q.get("limit", 500))))
+
+
+def _data_routes(app: FastAPI, system: ParkingSystem, faults: Faults, bucket: TokenBucket, stats: dict,
+                 unauthorized: Callable[[Request], Response | None]) -> None:
+    """GET /api/v1/{lots,sessions,occupancy}: pages by cursor, rate limited, with the injected faults."""
+
     async def serve(kind: str, request: Request) -> Response:
         stats["requests"] += 1
         if denied := unauthorized(request):
@@ -292,20 +328,13 @@ def create_app(system: ParkingSystem, *, token: str | None, faults: Faults | Non
                                 headers={"Retry-After": f"{faults.retry_after:g}"})
         if fault == "slow":
             await asyncio.sleep(faults.slow_seconds)
-        q = request.query_params
         try:
-            since = dt.datetime.fromisoformat(q["updated_since"].replace("Z", "+00:00")) if q.get("updated_since") else None
-            if since is not None and since.tzinfo is None:
-                since = since.replace(tzinfo=LOCAL_TZ)
-            cursor = decode_cursor(q["cursor"]) if q.get("cursor") else None
-            limit = max(1, min(1000, int(q.get("limit", 500))))
+            since, cursor, limit = _page_query(request.query_params)
         except (ValueError, KeyError) as exc:
             return JSONResponse({"error": "bad_request", "message": f"bad query parameter: {exc}"}, status_code=400)
         data, nxt = await asyncio.to_thread(system.page, kind, since, cursor, limit)
         body = {"data": data, "next_cursor": encode_cursor(nxt) if nxt else None, "count": len(data)}
         if fault == "malformed":
-            import json
-
             text = json.dumps(body, ensure_ascii=False)
             return Response(text[: max(1, len(text) // 2)], media_type="application/json")
         return JSONResponse(body)
@@ -318,4 +347,3 @@ def create_app(system: ParkingSystem, *, token: str | None, faults: Faults | Non
 
     for kind in ("lots", "sessions", "occupancy"):
         app.add_api_route(f"/api/v1/{kind}", endpoint_for(kind), methods=["GET"], name=kind)
-    return app

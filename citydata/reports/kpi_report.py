@@ -16,7 +16,7 @@ from citydata.config import settings
 from citydata.kpi import tiers as T
 from citydata.kpi.periods import Period, parse_period, period_for, shanghai_iso
 from citydata.kpi.read import build_rows, ensure_computed, stored
-from citydata.registry import Registry, load_registry
+from citydata.registry import Registry, Targets, load_registry
 from citydata.render.fmt import pct
 from citydata.render.html import esc, table
 from citydata.render.svg import line_chart
@@ -151,112 +151,135 @@ def _trend(period: Period, registry: Registry, url: str | None) -> tuple[list[st
 
 
 def render_kpi_report(period: Period, lang: str = "zh-CN", registry: Registry | None = None, url: str | None = None) -> str:
+    """The whole report as one offline HTML document (computes the period first when needed)."""
     registry = registry or load_registry()
     t = TEXT[lang]
     ensure_computed(period, registry, url, "auto")
     data = stored(period, url)
     rows = build_rows(period, data, registry)
     county = rows[-1]
-    tiers, targets = registry.tiers, registry.targets
     title = t[period.kind]
     state = t["complete"] if county["complete"] else t["progress"].format(county["measured_until"])
     parts = [f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{esc(title)} {period.key}</title>"
              f"<style>{CSS}</style></head><body>",
              f"<h1>{esc(title)}</h1>",
              f"<p class=\"meta\">{esc(t['period'])}: {period.key} ({esc(shanghai_iso(period.start))} — "
-             f"{esc(shanghai_iso(period.end))}) · {esc(state)} · {esc(t['generated'])}: {esc(county['computed_at'])}</p>"]
-    # County summary
-    energy_status = county["energy_status"]
-    parts.append(f"<h2>{esc(t['summary'])}</h2>")
-    parts.append(table([t["indicator"], t["value"], t["target"], t["status"], t["by_records"]], [
-        [esc(t["collection"]), _num(f"{pct(county['collection_rate'])} ({county['resources_collected_realtime']}/"
-                                   f"{county['resources_in_scope']})"),
-         _num(pct(targets.collection_rate)), _status(county["collection_met"], t), _num(pct(county["collection_rate_records"]))],
-        [esc(t["sharing"]), _num(f"{pct(county['sharing_rate'])} ({county['resources_shared_realtime']}/"
-                                f"{county['resources_shareable']})"),
-         _num(pct(targets.sharing_rate)), _status(county["sharing_met"], t), _num(pct(county["sharing_rate_records"]))],
-        [esc(t["energy"]), _num(pct(county["energy_auto_coverage"]) if energy_status != "no_data" else t["nodata"]),
-         _num(pct(targets.energy_auto_coverage)), _status(county["energy_met"], t), "—"],
-    ]))
-    eu = []
-    for e in county.get("energy_by_utility", []):
-        eu.append([esc(t["utilities"].get(e["utility"], e["utility"])),
-                   _num(e["meters_active"] if e["meters_active"] is not None else "—"),
-                   _num(e["meters_covered"] if e["meters_covered"] is not None else "—"),
-                   _num(pct(e["coverage"]) if e["status"] != "no_data" else t["nodata"]), _status(e["met"], t)])
-    parts.append(table([t["utility"], t["meters_active"], t["meters_covered"], t["energy"], t["status"]], eu))
-    # Trend
-    labels, points = _trend(period, registry, url)
-    parts.append(f"<h2>{esc(t['trend'])}</h2>")
-    trend = [("collection", "collection_rate", targets.collection_rate), ("sharing", "sharing_rate", targets.sharing_rate)]
-    parts.append(line_chart(labels, [{"key": m, "label": t[k], "values": [p[m] if p else None for p in points]}
-                                     for k, m, _ in trend],
-                            targets.collection_rate, t["target"], "trend-rates", title=f"{t['collection']} / {t['sharing']}"))
-    parts.append(line_chart(labels, [{"key": "energy_auto_coverage", "label": t["energy"],
-                                      "values": [p["energy_auto_coverage"] if p else None for p in points]}],
-                            targets.energy_auto_coverage, t["target"], "trend-energy", title=t["energy"]))
-    # Departments
-    parts.append(f"<h2>{esc(t['departments'])}</h2>")
-    dep_rows = []
-    for r in rows:
-        dep_rows.append([esc(f"{r['department_zh']} ({r['department']})"),
-                         _num(f"{pct(r['collection_rate'])} ({r['resources_collected_realtime']}/{r['resources_in_scope']})"),
-                         _status(r["collection_met"], t),
-                         _num(f"{pct(r['sharing_rate'])} ({r['resources_shared_realtime']}/{r['resources_shareable']})"),
-                         _status(r["sharing_met"], t),
-                         _num(f"{pct(r['collection_rate_records'])} / {pct(r['sharing_rate_records'])}"),
-                         _num(pct(r["energy_auto_coverage"]) if r["energy_utility"] and r["energy_status"] != "no_data" else "—")])
-    parts.append(table([t["department"], t["collection"], t["status"], t["sharing"], t["status"], t["by_records"],
-                         t["energy"]], dep_rows))
-    # Resources
-    parts.append(f"<h2>{esc(t['resources'])}</h2>")
-    res_rows = []
-    for r in data["resources"]:
-        res_rows.append([esc(f"{r['department']}.{r['resource']}" + ("" if r["in_scope"] else " *")), esc(r["update_cycle"]),
-                         esc(r["sharing_type"]), _num(r["records"]), _num(_minutes(r["p95_collect_s"])),
-                         esc(T.label(r["collect_tier"], lang)), _num(_minutes(r["p95_share_s"])),
-                         esc(T.label(r["share_tier"], lang)), _num(r["gaps"])])
-    parts.append(table([t["resource"], t["cycle"], t["sharing_type"], t["records"], t["p95c"], t["tier_c"], t["p95s"],
-                         t["tier_s"], t["gaps"]], res_rows))
-    parts.append("<p class=\"meta\">* 不在实时指标统计范围 (not in scope of the rates)</p>")
-    # Shortfalls
-    parts.append(f"<h2>{esc(t['shortfalls'])}</h2>")
-    short = county["realtime_shortfalls"]
-    if short:
-        parts.append(table([t["resource"], t["tier_c"], t["tier_s"], t["gaps"], t["reasons"]], [
-            [esc(f"{s['department']}.{s['resource']}"), esc(T.label(s["collect_tier"], lang)),
-             esc(T.label(s["share_tier"], lang)), _num(s["gaps"]),
-             esc("、".join(t["reason_names"].get(x, x) for x in s["reasons"]))] for s in short]))
-    else:
-        parts.append(f"<p>{esc(t['none'])}</p>")
-    # Gaps
-    parts.append(f"<h2>{esc(t['gap_list'])}</h2>")
-    gaps = data["gaps"]
-    if gaps:
-        limit = 200
-        parts.append(table([t["resource"], t["gap_start"], t["gap_end"], t["gap_len"]], [
-            [esc(f"{g['department']}.{g['resource']}"), esc(shanghai_iso(_dt(g["gap_start"]))),
-             esc(shanghai_iso(_dt(g["gap_end"]))), _num(f"{float(g['gap_s']) / 60:.1f}")] for g in gaps[:limit]]))
-        if len(gaps) > limit:
-            parts.append(f"<p>{esc(t['more'].format(len(gaps) - limit))}</p>")
-    else:
-        parts.append(f"<p>{esc(t['none'])}</p>")
-    # Quality
-    parts.append(f"<h2>{esc(t['quality'])}</h2>")
-    q = _quality(period, url)
-    if q:
-        parts.append(table([t["resource"], t["deliveries"], t["loaded"], t["partial"], t["rejected"], t["rows_read"],
-                             t["rows_loaded"], t["rows_quarantined"], t["rows_duplicate"], t["quarantine_open"]], [
-            [esc(f"{r['department']}.{r['resource']}"), *(_num(int(r[k] or 0)) for k in (
-                "deliveries", "loaded", "partial", "rejected", "rows_read", "rows_loaded", "rows_quarantined",
-                "rows_duplicate", "quarantine_open"))] for r in q]))
-    else:
-        parts.append(f"<p>{esc(t['none'])}</p>")
-    parts.append(f"<h2>{esc(t['formulae'])}</h2><div class=\"formulae\">")
-    parts.append(FORMULAE[lang].format(rt=f"{tiers.realtime_minutes:g}", nrt=f"{tiers.near_realtime_minutes:g}",
-                                       t1=f"{tiers.t1_hours:g}", et=pct(targets.energy_auto_coverage)))
-    parts.append("</div></body></html>")
+             f"{esc(shanghai_iso(period.end))}) · {esc(state)} · {esc(t['generated'])}: {esc(county['computed_at'])}</p>",
+             *_summary(county, registry.targets, t),
+             *_trend_charts(period, registry, url, t),
+             *_departments(rows, t),
+             *_resources(data["resources"], t, lang),
+             *_shortfalls(county["realtime_shortfalls"], t, lang),
+             *_gaps(data["gaps"], t),
+             *_quality_section(_quality(period, url), t),
+             f"<h2>{esc(t['formulae'])}</h2><div class=\"formulae\">",
+             _formulae(registry, lang),
+             "</div></body></html>"]
     return "\n".join(parts)
+
+
+def _section(heading: str, headers: list[str], rows: list[list[str]], t: dict) -> list[str]:
+    """A heading and its table, or "none" when there are no rows."""
+    return [f"<h2>{esc(heading)}</h2>", table(headers, rows) if rows else f"<p>{esc(t['none'])}</p>"]
+
+
+def _rate_cell(rate: float | None, done: int, of: int) -> str:
+    return _num(f"{pct(rate)} ({done}/{of})")
+
+
+def _summary(county: dict, targets: Targets, t: dict) -> list[str]:
+    """County indicators against their targets, then energy coverage per utility."""
+    energy = pct(county["energy_auto_coverage"]) if county["energy_status"] != "no_data" else t["nodata"]
+    rates = table([t["indicator"], t["value"], t["target"], t["status"], t["by_records"]], [
+        [esc(t["collection"]),
+         _rate_cell(county["collection_rate"], county["resources_collected_realtime"], county["resources_in_scope"]),
+         _num(pct(targets.collection_rate)), _status(county["collection_met"], t), _num(pct(county["collection_rate_records"]))],
+        [esc(t["sharing"]),
+         _rate_cell(county["sharing_rate"], county["resources_shared_realtime"], county["resources_shareable"]),
+         _num(pct(targets.sharing_rate)), _status(county["sharing_met"], t), _num(pct(county["sharing_rate_records"]))],
+        [esc(t["energy"]), _num(energy), _num(pct(targets.energy_auto_coverage)), _status(county["energy_met"], t), "—"],
+    ])
+    utilities = [[esc(t["utilities"].get(e["utility"], e["utility"])),
+                  _num(e["meters_active"] if e["meters_active"] is not None else "—"),
+                  _num(e["meters_covered"] if e["meters_covered"] is not None else "—"),
+                  _num(pct(e["coverage"]) if e["status"] != "no_data" else t["nodata"]), _status(e["met"], t)]
+                 for e in county.get("energy_by_utility", [])]
+    return [f"<h2>{esc(t['summary'])}</h2>", rates,
+            table([t["utility"], t["meters_active"], t["meters_covered"], t["energy"], t["status"]], utilities)]
+
+
+def _trend_charts(period: Period, registry: Registry, url: str | None, t: dict) -> list[str]:
+    """The county's rates per day of the month (per month of the quarter), against the targets."""
+    labels, points = _trend(period, registry, url)
+    targets = registry.targets
+
+    def series(key: str, label: str) -> dict:
+        return {"key": key, "label": label, "values": [p[key] if p else None for p in points]}
+
+    return [f"<h2>{esc(t['trend'])}</h2>",
+            line_chart(labels, [series("collection_rate", t["collection"]), series("sharing_rate", t["sharing"])],
+                       targets.collection_rate, t["target"], "trend-rates", title=f"{t['collection']} / {t['sharing']}"),
+            line_chart(labels, [series("energy_auto_coverage", t["energy"])], targets.energy_auto_coverage, t["target"],
+                       "trend-energy", title=t["energy"])]
+
+
+def _departments(rows: list[dict], t: dict) -> list[str]:
+    body = [[esc(f"{r['department_zh']} ({r['department']})"),
+             _rate_cell(r["collection_rate"], r["resources_collected_realtime"], r["resources_in_scope"]),
+             _status(r["collection_met"], t),
+             _rate_cell(r["sharing_rate"], r["resources_shared_realtime"], r["resources_shareable"]),
+             _status(r["sharing_met"], t),
+             _num(f"{pct(r['collection_rate_records'])} / {pct(r['sharing_rate_records'])}"),
+             _num(pct(r["energy_auto_coverage"]) if r["energy_utility"] and r["energy_status"] != "no_data" else "—")]
+            for r in rows]
+    return [f"<h2>{esc(t['departments'])}</h2>",
+            table([t["department"], t["collection"], t["status"], t["sharing"], t["status"], t["by_records"],
+                   t["energy"]], body)]
+
+
+def _resources(resources: list[dict], t: dict, lang: str) -> list[str]:
+    body = [[esc(f"{r['department']}.{r['resource']}" + ("" if r["in_scope"] else " *")), esc(r["update_cycle"]),
+             esc(r["sharing_type"]), _num(r["records"]), _num(_minutes(r["p95_collect_s"])),
+             esc(T.label(r["collect_tier"], lang)), _num(_minutes(r["p95_share_s"])),
+             esc(T.label(r["share_tier"], lang)), _num(r["gaps"])] for r in resources]
+    return [f"<h2>{esc(t['resources'])}</h2>",
+            table([t["resource"], t["cycle"], t["sharing_type"], t["records"], t["p95c"], t["tier_c"], t["p95s"],
+                   t["tier_s"], t["gaps"]], body),
+            "<p class=\"meta\">* 不在实时指标统计范围 (not in scope of the rates)</p>"]
+
+
+def _shortfalls(short: list[dict], t: dict, lang: str) -> list[str]:
+    """Resources that are not real-time, with their tiers and why."""
+    body = [[esc(f"{s['department']}.{s['resource']}"), esc(T.label(s["collect_tier"], lang)),
+             esc(T.label(s["share_tier"], lang)), _num(s["gaps"]),
+             esc("、".join(t["reason_names"].get(x, x) for x in s["reasons"]))] for s in short]
+    return _section(t["shortfalls"], [t["resource"], t["tier_c"], t["tier_s"], t["gaps"], t["reasons"]], body, t)
+
+
+def _gaps(gaps: list[dict], t: dict, limit: int = 200) -> list[str]:
+    body = [[esc(f"{g['department']}.{g['resource']}"), esc(shanghai_iso(_dt(g["gap_start"]))),
+             esc(shanghai_iso(_dt(g["gap_end"]))), _num(f"{float(g['gap_s']) / 60:.1f}")] for g in gaps[:limit]]
+    out = _section(t["gap_list"], [t["resource"], t["gap_start"], t["gap_end"], t["gap_len"]], body, t)
+    if len(gaps) > limit:
+        out.append(f"<p>{esc(t['more'].format(len(gaps) - limit))}</p>")
+    return out
+
+
+QUALITY_COLUMNS = ("deliveries", "loaded", "partial", "rejected", "rows_read", "rows_loaded", "rows_quarantined",
+                   "rows_duplicate", "quarantine_open")
+
+
+def _quality_section(quality: list[dict], t: dict) -> list[str]:
+    """Deliveries and rows per resource in the period, and the quarantine still open."""
+    body = [[esc(f"{r['department']}.{r['resource']}"), *(_num(int(r[k] or 0)) for k in QUALITY_COLUMNS)]
+            for r in quality]
+    return _section(t["quality"], [t["resource"], *(t[k] for k in QUALITY_COLUMNS)], body, t)
+
+
+def _formulae(registry: Registry, lang: str) -> str:
+    tiers = registry.tiers
+    return FORMULAE[lang].format(rt=f"{tiers.realtime_minutes:g}", nrt=f"{tiers.near_realtime_minutes:g}",
+                                 t1=f"{tiers.t1_hours:g}", et=pct(registry.targets.energy_auto_coverage))
 
 
 def _dt(v: object) -> dt.datetime | None:

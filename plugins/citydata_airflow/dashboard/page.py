@@ -68,12 +68,18 @@ def _td(value: object, numeric: bool = False, raw: bool = False) -> str:
 
 def render_page(model: dict) -> str:
     lab = model["labels"]
-    lang = model["lang"]
-    period = model["period"]
-    targets = model["targets"]
-    params = {"period": period["type"], "date": period.get("date_param") or "", "lang": lang}
-    county = model["county"]
+    header, cards = _header(model, lab), [f(model, lab) for f in CARDS]
+    return (
+        f'<!doctype html><html lang="{escape(model["lang"])}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(lab["title"])}</title>'
+        f'<style>{CSS}</style></head><body>{header}<div class="grid">{"".join(cards)}</div>'
+        f'<p class="note">{escape(lab["source_note"])}</p></body></html>')
 
+
+def _header(model: dict, lab: dict) -> str:
+    """Title, period switch, as-of time and the language switch."""
+    lang, period = model["lang"], model["period"]
+    params = {"period": period["type"], "date": period.get("date_param") or "", "lang": lang}
     switch = "".join(
         f'<a class="{"on" if period["type"] == p else ""}" href="{escape(_link(params, period=p))}">'
         f'{escape(lab[p])}</a>' for p in ("day", "month", "quarter"))
@@ -83,7 +89,12 @@ def render_page(model: dict) -> str:
         f'<div class="bar"><span>{escape(lab["period"])}: <b id="period-key">{escape(period["key"] or "")}</b></span>'
         f'{switch}<span>{escape(lab["as_of"])}: {escape(model["generated_local"])}</span>'
         f'<a id="lang-switch" href="{escape(_link(params, lang=other))}">{escape(lab["switch_lang"])}</a></div>')
+    return header
 
+
+def _county_card(model: dict, lab: dict) -> str:
+    """The three county-wide indicators against their targets."""
+    county, targets = model["county"], model["targets"]
     county_html = (
         f'<div class="card"><h2>{escape(lab["county_rates"])}</h2><div class="kpis" id="county">'
         + _kpi_box(lab["collection_rate"], county.get("collection_rate"), county.get("collection_met"),
@@ -93,12 +104,22 @@ def render_page(model: dict) -> str:
         + _kpi_box(lab["energy"], model["energy_pooled"].get("coverage"), model["energy_pooled"].get("met"),
                    targets["energy_auto_coverage"], "pooled", "coverage", lab)
         + "</div></div>")
+    return county_html
 
+
+def _rates_card(model: dict, lab: dict) -> str:
+    """Collection and sharing rate per department (and the county) as bars."""
+    county, targets = model["county"], model["targets"]
     bars = rate_bars(model["departments"] + [{**county, "bold": True}],
                      [("collection_rate", lab["collection_rate"]), ("sharing_rate", lab["sharing_rate"])],
                      targets["collection_rate"], lab["target"], "chart-rates")
     rates_card = f'<div class="card"><h2>{escape(lab["rates_by_department"])}</h2>{bars}</div>'
+    return rates_card
 
+
+def _trend_card(model: dict, lab: dict) -> str:
+    """The last 30 days of both rates, one line per department and the county."""
+    targets = model["targets"]
     trend = model["trend"]
     days = [d[5:] for d in trend["days"]]  # MM-DD
     trend_card = (
@@ -109,7 +130,12 @@ def render_page(model: dict) -> str:
         + line_chart(days, trend["sharing_rate"], targets["sharing_rate"], lab["target"],
                      "chart-trend-sharing")
         + "</div>")
+    return trend_card
 
+
+def _energy_card(model: dict, lab: dict) -> str:
+    """Household energy automated-collection coverage per utility."""
+    targets = model["targets"]
     energy_rows = [{**e, "bold": e["key"] == "pooled"} for e in model["energy"]]
     energy_card = (
         f'<div class="card"><h2>{escape(lab["energy"])}</h2>'
@@ -120,7 +146,11 @@ def render_page(model: dict) -> str:
                    _td(pct(e.get("coverage")), True), _td(_met(e.get("met"), lab), raw=True)]
                   for e in model["energy"]], "energy-table", lab["no_data"])
         + "</div>")
+    return energy_card
 
+
+def _gaps_card(model: dict, lab: dict) -> str:
+    """Resources that declare real time but measure worse, with their tier."""
     gaps_card = (
         f'<div class="card"><h2>{escape(lab["gaps"])}</h2>'
         + _table([lab["department"], lab["resource"], lab["declared"], lab["measured_tier"], lab["gap_p95"]],
@@ -128,7 +158,11 @@ def render_page(model: dict) -> str:
                    f'<td class="bad" data-tier="{escape(g["tier"])}">{escape(g["tier_label"])}</td>',
                    _td(g.get("p95_text"), True)] for g in model["gaps"]], "gaps-table", lab["no_gaps"])
         + "</div>")
+    return gaps_card
 
+
+def _freshness_card(model: dict, lab: dict) -> str:
+    """Time since rows last landed, per resource."""
     fresh_card = (
         f'<div class="card"><h2>{escape(lab["freshness"])}</h2>'
         + _table([lab["department"], lab["resource"], lab["last_landed"], lab["age"], lab["expected_every"],
@@ -138,7 +172,11 @@ def render_page(model: dict) -> str:
                    f'<td class="{"ok" if f["state"] == "fresh" else "bad"}" data-state="{f["state"]}">'
                    f'{escape(lab[f["state"]])}</td>'] for f in model["freshness"]], "freshness-table", lab["no_data"])
         + "</div>")
+    return fresh_card
 
+
+def _runs_card(model: dict, lab: dict) -> str:
+    """The latest ingest runs with quarantine counts and links to the DAG runs."""
     def run_cell(r: dict) -> str:
         if not r["url"]:
             return f'<td class="muted">{escape(lab["outside_airflow"])}</td>'
@@ -157,13 +195,10 @@ def render_page(model: dict) -> str:
                    f'{escape(lab["run_" + r["status"]])}</td>']
                   for r in model["runs"]], "runs-table", lab["no_runs"])
         + "</div>")
+    return runs_card
 
-    return (
-        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(lab["title"])}</title>'
-        f'<style>{CSS}</style></head><body>{header}<div class="grid">{county_html}{rates_card}{trend_card}'
-        f'{energy_card}{gaps_card}{fresh_card}{runs_card}</div>'
-        f'<p class="note">{escape(lab["source_note"])}</p></body></html>')
+
+CARDS = (_county_card, _rates_card, _trend_card, _energy_card, _gaps_card, _freshness_card, _runs_card)
 
 
 def render_login_required(login_url: str | None, lang: str) -> str:
