@@ -1,4 +1,4 @@
-"""Settings from the environment (DESIGN.md public contract); defaults give the embedded setup."""
+"""Settings from the environment (the public contract, docs/architecture.md); defaults give the embedded setup."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The landing zone contract (DESIGN.md): what is waiting, and where files go afterwards.
+"""The landing zone contract (docs/architecture.md): what is waiting, and where files go afterwards.
 
 landing/<department>/<resource>/<file>  →  archive/<department>/<resource>/<YYYY-MM-DD>/<file>
                                          →  rejected/<department>/<resource>/<YYYY-MM-DD>/<file> (+ .error.json)

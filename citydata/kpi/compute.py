@@ -1,4 +1,4 @@
-"""Compute and store the indicators of one period (DOMAIN.md, definitions in docs/indicators.md).
+"""Compute and store the indicators of one period (definitions in docs/indicators.md).
 
 All measuring is SQL (include/sql/kpi/); this module loops over the registry's resources,
 classifies tiers, and writes the period's results in one transaction that first deletes
@@ -25,7 +25,7 @@ from citydata.warehouse.load import ts_param, utcnow
 
 log = logging.getLogger(__name__)
 UTILITIES = ("water", "heat", "gas")
-# Values of the energy roles' fields that the coverage counts (DOMAIN.md, citydata.quality.vocab).
+# Values of the energy roles' fields that the coverage counts (docs/indicators.md, citydata.domain.vocab).
 ENERGY_VALUES = {"status_active": "active", "customer_residential": "residential", "mode_remote": "remote",
                  "method_auto": "auto"}
 ENERGY_FIELDS = {"energy_meters": ("meter_id", "status", "customer_type", "read_mode"),

@@ -1,4 +1,4 @@
-"""Timeliness tiers (DOMAIN.md): 实时 ≤ 5 min, 准实时 ≤ 60 min, T+1 ≤ 24 h, late; thresholds from the registry."""
+"""Timeliness tiers (docs/indicators.md): 实时 ≤ 5 min, 准实时 ≤ 60 min, T+1 ≤ 24 h, late; thresholds from the registry."""
 
 from __future__ import annotations
 
