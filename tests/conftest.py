@@ -71,6 +71,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     h = tmp_path / "home"
     h.mkdir()
     monkeypatch.setenv("CITYDATA_HOME", str(h))
+    # Tests drop a file and run at once: no settle wait (the stability tests set their own).
+    monkeypatch.setenv("CITYDATA_STABLE_SECONDS", "0")
     for var in ("CITYDATA_LANDING_DIR", "CITYDATA_WAREHOUSE_URL", "CITYDATA_REGISTRY", "CITYDATA_EXPECTATIONS_DIR"):
         monkeypatch.delenv(var, raising=False)
     from citydata.ingest import pipeline as ingest
