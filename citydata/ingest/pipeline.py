@@ -467,6 +467,7 @@ def ingest_department(department: str, registry: Registry | None = None, cfg: Se
     """Everything waiting for one department, file by file (used outside Airflow and in tests)."""
     registry = registry or load_registry()
     cfg = cfg or settings()
+    prepare(registry, cfg)
     landing.recover_claims(cfg)
     records, errors = [], []
     for f in landing.waiting_files(registry, department, cfg):
