@@ -27,7 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -188,6 +188,12 @@ def test_landing_contract_holds_for_random_deliveries_runs_and_kills(dialect: st
 
     @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(plan)
+    @example({"deliveries": [{"kind": "meters_old", "rows": 3, "write": "at_once", "seed": 1},  # older versions
+                             {"kind": "meters_old", "rows": 4, "write": "appending", "seed": 2}],
+              "runs_during": 1, "kill_after": None})
+    @example({"deliveries": [{"kind": "good", "rows": 25, "write": "appending", "seed": 3},  # killed mid-write
+                             {"kind": "deep", "rows": 1, "write": "at_once", "seed": 4}],
+              "runs_during": 0, "kill_after": 2.5})
     def run(p: dict) -> None:
         from citydata.config import settings as cfg_now
         from citydata.ingest import pipeline
@@ -264,6 +270,7 @@ def test_landing_contract_holds_for_random_deliveries_runs_and_kills(dialect: st
            "ok": False}
     try:
         run()
+        assert totals["stale"] > 0, "the explicit example delivers older versions: some rows must be stale"
         row.update(ok=True, rows_lost=0)
     finally:
         row["injected"] = (f"{totals['examples']} random examples: deliveries of {len(KINDS)} kinds written at once, "
