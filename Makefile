@@ -28,7 +28,8 @@ test: $(STAMP)
 # Bad inputs tried, faults injected, rows lost: runs the reliability tests (slow ones included), then the table.
 reliability-report: $(STAMP)
 	rm -rf test-artifacts/reliability
-	-$(BIN)/pytest -q -p no:warnings tests/reliability/test_bad_inputs.py tests/reliability/test_faults.py tests/reliability/test_security.py
+	-$(BIN)/pytest -q -p no:warnings tests/reliability/test_bad_inputs.py tests/reliability/test_faults.py tests/reliability/test_security.py \
+		tests/reliability/test_landing_properties.py tests/ingest/test_landing_trust.py
 	$(BIN)/python scripts/reliability_report.py
 
 bench: $(STAMP)

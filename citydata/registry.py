@@ -6,6 +6,7 @@ department the code has never seen works from configuration alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from citydata.errors import RegistryError
 
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+# Dates and times outside this window are typing mistakes or placeholders (0001-01-01, 9999-12-31):
+# quarantined unless a field declares its own earliest / latest_days_ahead.
+DATE_WINDOW_EARLIEST = dt.date(1900, 1, 1)
+DATE_WINDOW_DAYS_AHEAD = 366
 
 FieldType = Literal["string", "integer", "float", "boolean", "timestamp", "date"]
 UpdateCycle = Literal["实时", "每日", "每周", "每月", "按需"]
@@ -44,11 +49,27 @@ class FieldSpec(_Strict):
     required: bool = False
     sensitive: MaskKind | None = None
     name_zh: str = ""
+    # Plausible window of a date/timestamp field (values outside are quarantined, check range:<field>):
+    # not before ``earliest``, not more than ``latest_days_ahead`` days after now. Defaults: DATE_WINDOW.
+    earliest: dt.date | None = None
+    latest_days_ahead: int | None = Field(default=None, ge=0)
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return _ident(v, "field name")
+
+    @model_validator(mode="after")
+    def _window(self) -> FieldSpec:
+        if (self.earliest is not None or self.latest_days_ahead is not None) and self.type not in ("date", "timestamp"):
+            raise ValueError("earliest / latest_days_ahead apply only to date and timestamp fields")
+        return self
+
+    def window(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """The plausible range of a date/timestamp value at ``now`` (UTC bounds)."""
+        earliest = self.earliest or DATE_WINDOW_EARLIEST
+        ahead = self.latest_days_ahead if self.latest_days_ahead is not None else DATE_WINDOW_DAYS_AHEAD
+        return (dt.datetime.combine(earliest, dt.time(), dt.UTC), now + dt.timedelta(days=ahead))
 
     @field_validator("sensitive", mode="before")
     @classmethod
@@ -79,6 +100,9 @@ class Resource(_Strict):
     source: dict = Field(default_factory=dict)
     role: Literal["energy_readings", "energy_meters"] | None = None
     event_time: str
+    # The field that orders versions of one key: an older version never overwrites a newer one
+    # (it is counted as rows_stale). Default: the event time.
+    version_field: str | None = None
     primary_key: tuple[str, ...]
     max_bad_share: float = Field(default=0.5, ge=0, le=1)
     fields: tuple[FieldSpec, ...]
@@ -93,6 +117,13 @@ class Resource(_Strict):
             raise ValueError(f"event_time {self.event_time!r} is not one of the fields")
         if self.field(self.event_time).type != "timestamp":
             raise ValueError(f"event_time {self.event_time!r} must have type timestamp")
+        if self.version_field is not None:
+            if self.version_field not in names:
+                raise ValueError(f"version_field {self.version_field!r} is not one of the fields")
+            if self.field(self.version_field).type not in ("timestamp", "date", "integer", "float"):
+                raise ValueError(f"version_field {self.version_field!r} must be a timestamp, date or number")
+            if self.version_field in self.primary_key:
+                raise ValueError(f"version_field {self.version_field!r} cannot be part of the primary key")
         if not self.primary_key:
             raise ValueError("primary_key must name at least one field")
         for k in self.primary_key:
@@ -109,6 +140,11 @@ class Resource(_Strict):
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    @property
+    def version(self) -> str:
+        """The field that orders versions of a row (version_field, else the event time)."""
+        return self.version_field or self.event_time
 
     @property
     def key(self) -> str:

@@ -1,6 +1,7 @@
 """The reliability summary: bad inputs tried → outcome, faults injected → outcome, rows lost.
 
-The reliability tests (tests/reliability/test_bad_inputs.py, tests/test_faults*.py, tests/test_security*.py)
+The reliability tests (tests/reliability/test_bad_inputs.py, test_faults*.py, test_security*.py,
+test_landing_properties.py, and tests/ingest/test_landing_trust.py)
 record each outcome as one JSON file under test-artifacts/reliability/<kind>/; this script
 reads them and prints the table (`make reliability-report`). Exit 1 when a recorded outcome
 differs from its expectation or any row was lost, 2 when nothing was recorded yet.
@@ -20,6 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = Path(os.environ.get("CITYDATA_RELIABILITY_DIR") or REPO / "test-artifacts" / "reliability")
 KINDS = {"bad_inputs": "Bad inputs", "dag_runs": "Bad inputs through the ingest DAG", "faults": "Faults injected",
+         "landing": "Landing contract (files being written, blocking files, older versions, typed values, names)",
+         "properties": "Landing contract, property-based (random deliveries, writes, runs, kills)",
          "security": "Security checks"}
 
 
@@ -59,11 +62,12 @@ def render(data: dict[str, list[dict]]) -> tuple[str, int, int]:
     for r in sorted(data["bad_inputs"], key=lambda r: (r.get("topic", ""), r["case"], r.get("dialect", ""))):
         lost += int(r.get("rows_lost") or 0)
         bad += not r.get("ok")
-        counts = f"{r.get('rows_read', 0)}={r.get('rows_loaded', 0)}+{r.get('rows_quarantined', 0)}+{r.get('rows_duplicate', 0)}"
+        counts = (f"{r.get('rows_read', 0)}={r.get('rows_loaded', 0)}+{r.get('rows_quarantined', 0)}"
+                  f"+{r.get('rows_duplicate', 0)}+{r.get('rows_stale', 0)}")
         rows.append([r.get("topic", ""), r["case"], r.get("dialect", ""), r["expected"], r["outcome"], counts,
                      "ok" if r.get("ok") else "UNEXPECTED", _short(r.get("reason"))])
     parts.append(f"{KINDS['bad_inputs']} ({len(rows)} runs of {len({r['case'] for r in data['bad_inputs']})} cases; "
-                 "rows read=loaded+quarantined+duplicate)\n"
+                 "rows read=loaded+quarantined+duplicate+stale)\n"
                  + _table(["topic", "case", "warehouse", "expected", "outcome", "rows", "check", "reason"], rows))
     if data["dag_runs"]:
         dag_rows = [[r["case"], r["expected"], r["outcome"], "ok" if r.get("ok") else "UNEXPECTED"]
@@ -71,7 +75,7 @@ def render(data: dict[str, list[dict]]) -> tuple[str, int, int]:
         bad += sum(not r.get("ok") for r in data["dag_runs"])
         parts.append(f"{KINDS['dag_runs']} ({len(dag_rows)} cases, airflow dags test ingest_water)\n"
                      + _table(["case", "expected", "outcome", "check"], dag_rows))
-    for kind in ("faults", "security"):
+    for kind in ("faults", "landing", "properties", "security"):
         items = sorted(data[kind], key=lambda r: r["name"])
         lost += sum(int(r.get("rows_lost") or 0) for r in items)
         bad += sum(not r.get("ok") for r in items)

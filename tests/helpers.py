@@ -229,6 +229,8 @@ def citydata_home(home: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> 
     home.mkdir(parents=True, exist_ok=True)
     with nullcontext(monkeypatch) if monkeypatch else pytest.MonkeyPatch.context() as mp:
         mp.setenv("CITYDATA_HOME", str(home))
+        # Tests drop a file and run at once: no settle wait (the stability tests set their own).
+        mp.setenv("CITYDATA_STABLE_SECONDS", "0")
         for var in ("CITYDATA_LANDING_DIR", "CITYDATA_WAREHOUSE_URL", "CITYDATA_REGISTRY", "CITYDATA_EXPECTATIONS_DIR"):
             mp.delenv(var, raising=False)
         pipeline._READY.clear()

@@ -39,7 +39,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _json_out(rows)
         return 0
     cols = ["batch_id", "department", "resource", "source", "status", "rows_read", "rows_loaded",
-            "rows_quarantined", "rows_duplicate", "reason"]
+            "rows_quarantined", "rows_duplicate", "rows_stale", "reason"]
     print(render_table(cols, [[r[c] for c in cols] for r in rows]))
     return 0
 

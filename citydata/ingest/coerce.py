@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -90,20 +91,71 @@ def _to_timestamp(arr: pa.Array) -> pa.Array:
     return pc.if_else(has_offset, aware, pc.cast(naive, target))
 
 
+def _none_bad(n: int) -> pa.Array:
+    return pa.array(np.zeros(n, dtype=bool), pa.bool_())
+
+
+def _finite(typed: pa.Array, bad: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """NaN and ±Inf are not measurements: null and invalid, whatever type they arrived in."""
+    finite = pc.is_finite(typed)
+    not_finite = pc.invert(finite).fill_null(False)
+    if not pc.any(not_finite).as_py():
+        return typed, bad
+    return pc.if_else(not_finite, pa.scalar(None, pa.float64()), typed), pc.or_(bad, not_finite)
+
+
+def _binary_as_text(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Binary values (Parquet BYTE_ARRAY without a UTF-8 annotation) as text where they are valid
+    UTF-8; the others are invalid (never stored as Python's ``b'…'`` rendering)."""
+    out, bad = [], []
+    for v in arr.to_pylist():
+        if v is None:
+            out.append(None)
+            bad.append(False)
+            continue
+        try:
+            out.append(v.decode("utf-8"))
+            bad.append(False)
+        except UnicodeDecodeError:
+            out.append(None)
+            bad.append(True)
+    return pa.array(out, pa.string()), pa.array(bad, pa.bool_())
+
+
 def coerce_column(arr: pa.Array, spec: FieldSpec) -> tuple[pa.Array, pa.Array]:
-    """Return (typed array, mask of values present but not parseable as the type)."""
+    """Return (typed array, mask of values present but not parseable as the type).
+
+    Typed input (Parquet, JSON numbers) gets the same checks as text: a NaN float is invalid
+    like the text "NaN", and a number is not a time (an int64 "timestamp" would otherwise be
+    read as microseconds since 1970).
+    """
     target = ARROW_TYPES[spec.type]
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    pre_bad = None
+    if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type) or pa.types.is_fixed_size_binary(arr.type):
+        arr, pre_bad = _binary_as_text(arr)
+    typed, bad = _coerce_typed(arr, spec, target)
+    if pre_bad is not None:
+        bad = pc.or_(bad, pre_bad)
+    return typed, bad
+
+
+def _coerce_typed(arr: pa.Array, spec: FieldSpec, target: pa.DataType) -> tuple[pa.Array, pa.Array]:
     if arr.type == target and spec.type != "string":  # text still gets NFKC, trimming and blank → null
-        return arr, pa.array([False] * len(arr), pa.bool_())
+        return _finite(arr, _none_bad(len(arr))) if spec.type == "float" else (arr, _none_bad(len(arr)))
     if pa.types.is_timestamp(arr.type) and spec.type == "timestamp":
         if arr.type.tz is None:
             arr = pc.assume_timezone(arr, LOCAL_TZ)
-        return pc.cast(arr, target), pa.array([False] * len(arr), pa.bool_())
+        return pc.cast(arr, target), _none_bad(len(arr))
+    if spec.type in ("timestamp", "date") and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
+                                               or pa.types.is_boolean(arr.type)):
+        return pa.nulls(len(arr), target), pc.is_valid(arr)  # a number is not a time: wrong type
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         try:
-            return pc.cast(arr, target), pa.array([False] * len(arr), pa.bool_())
+            typed = pc.cast(arr, target)
+            bad = _none_bad(len(arr))
+            return _finite(typed, bad) if spec.type == "float" else (typed, bad)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             arr = pc.cast(arr, pa.string())
     text = _clean(arr)

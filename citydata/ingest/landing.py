@@ -18,6 +18,8 @@ import logging
 import os
 import re
 import shutil
+import time
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +28,16 @@ from pathlib import Path
 
 from citydata.config import Settings
 from citydata.domain.time import LOCAL_TZ
+from citydata.errors import CitydataError
 from citydata.registry import Registry
 
 UNKNOWN = "_unknown"
 LOCK = ".lock"
+# Names stored in archive/ and rejected/ stay below this many bytes, so "<name>.error.json",
+# ".<n>" and ".recovered-<n>" always fit the usual 255-byte limit of a file name.
+MAX_NAME_BYTES = 200
+DEFAULT_STABLE_SECONDS = 2.0
+Signature = tuple[int, int]  # (size in bytes, mtime in ns), as the watcher compares them
 log = logging.getLogger(__name__)
 # Citizen ID numbers (18 chars) and mobile numbers: never written outside the warehouse in clear.
 _SENSITIVE = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])|(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -46,7 +54,92 @@ class Landed:
 
     @property
     def relative(self) -> str:
-        return f"{self.department}/{self.resource}/{self.path.name}"
+        """<department>/<resource>/<name> for audit rows and logs: control characters escaped."""
+        return f"{self.department}/{self.resource}/{printable(self.path.name)}"
+
+
+class FileChanged(CitydataError):
+    """The file changed (size, mtime or content) while it was read: it goes back to the landing zone."""
+
+
+def printable(name: str) -> str:
+    """A file name as one log line can carry it: control characters (newline, tab, …) escaped."""
+    if not any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        return name
+    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+                   else ch for ch in name)
+
+
+def safe_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """A name to store a delivery under: control characters replaced, and when too long the stem
+    cut at a character boundary with a hash of the whole original name, the extension kept."""
+    clean = "".join("_" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or ch == "/" else ch for ch in name)
+    if clean == name and len(name.encode("utf-8")) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    stem, dot, ext = clean.rpartition(".")
+    if not dot or not stem or len(ext.encode("utf-8")) > 16:
+        stem, ext = clean, ""
+    tail = f"~{digest}" + (f".{ext}" if ext else "")
+    room = limit - len(tail.encode("utf-8"))
+    cut = stem.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return cut + tail
+
+
+def name_problem(name: str) -> str | None:
+    """Why a delivered file name is refused, if it is: control characters would forge log and audit lines."""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
+        return "file name contains control characters (e.g. a newline); rename the file"
+    return None
+
+
+def signature(path: Path) -> Signature:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns)
+
+
+def stable_seconds() -> float:
+    """CITYDATA_STABLE_SECONDS: a file is taken only when its size and mtime did not change over
+    this settle time (default 2 s; 0 takes files as listed and relies on the read-time check)."""
+    raw = os.environ.get("CITYDATA_STABLE_SECONDS") or str(DEFAULT_STABLE_SECONDS)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise CitydataError(f"CITYDATA_STABLE_SECONDS={raw!r}: expected a number of seconds >= 0")
+    return value
+
+
+def _signatures(files: list[Landed]) -> dict[Path, Signature | None]:
+    out: dict[Path, Signature | None] = {}
+    for f in files:
+        try:
+            st = f.path.lstat()
+            out[f.path] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            out[f.path] = None
+    return out
+
+
+def settled(files: list[Landed], seconds: float | None = None) -> list[Landed]:
+    """The files whose size and mtime stayed the same over ``seconds`` (one wait for all of them).
+
+    Every path that takes files (cron fallback, manual runs, the DAG's list) goes through here, as
+    the watcher's two polls do: a department writing straight to the final name is left alone
+    until it stops. A file that changes later, while it is read, is caught by the read-time check.
+    """
+    seconds = stable_seconds() if seconds is None else seconds
+    if not files or seconds <= 0:
+        return files
+    first = _signatures(files)
+    time.sleep(seconds)
+    second = _signatures(files)
+    moving = [f for f in files if first[f.path] is None or first[f.path] != second[f.path]]
+    for f in moving:
+        log.info("%s is still being written (size or mtime changed over %.1f s): left for the next run",
+                 f.relative, seconds)
+    return [f for f in files if f not in moving]
 
 
 def in_progress(name: str) -> bool:
@@ -54,8 +147,8 @@ def in_progress(name: str) -> bool:
     return name.startswith(".") or name.endswith((".part", ".tmp"))
 
 
-def waiting_files(registry: Registry, department: str, cfg: Settings) -> list[Landed]:
-    """Every complete file under landing/<department>/, oldest first."""
+def waiting_files(registry: Registry, department: str, cfg: Settings, settle: float | None = None) -> list[Landed]:
+    """Every complete, stable file under landing/<department>/, oldest first (see ``settled``)."""
     dept_dir = _department_dir(department, cfg)
     if dept_dir is None:
         return []
@@ -67,7 +160,7 @@ def waiting_files(registry: Registry, department: str, cfg: Settings) -> list[La
             out += [_in_folder(f, registry, department) for f in sorted(entry.iterdir()) if not in_progress(f.name)]
         elif landed := _at_top(entry, department):
             out.append(landed)
-    return sorted(out, key=lambda x: (_mtime(x.path), x.relative))
+    return settled(sorted(out, key=lambda x: (_mtime(x.path), x.relative)), settle)
 
 
 def waiting_file(path: Path, registry: Registry, department: str, cfg: Settings) -> Landed | None:
@@ -96,6 +189,8 @@ def _at_top(entry: Path, department: str) -> Landed | None:
     """An entry directly in landing/<department>/ (not a folder): always a problem."""
     if entry.is_symlink():
         return Landed(entry, department, UNKNOWN, "symbolic links are not accepted in the landing zone")
+    if entry.is_file() and name_problem(entry.name):
+        return Landed(entry, department, UNKNOWN, name_problem(entry.name))
     if entry.is_file():
         return Landed(entry, department, UNKNOWN, "file is not inside a resource folder")
     return None
@@ -106,6 +201,8 @@ def _in_folder(f: Path, registry: Registry, department: str) -> Landed:
     known = f.parent.name in registry.department(department).resources
     if f.is_symlink():
         problem = "symbolic links are not accepted in the landing zone"
+    elif name_problem(f.name):
+        problem = name_problem(f.name)
     elif not f.is_file():
         problem = "not a regular file"
     elif not known:
@@ -134,10 +231,11 @@ def _dated_target(root: Path, landed: Landed) -> Path:
     day = dt.datetime.now(LOCAL_TZ).strftime("%Y-%m-%d")
     folder = root / landed.department / landed.resource / day
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / landed.path.name
+    name = safe_name(landed.path.name)
+    target = folder / name
     n = 1
     while target.exists() or Path(f"{target}.error.json").exists():
-        target = folder / f"{landed.path.name}.{n}"
+        target = folder / f"{name}.{n}"
         n += 1
     return target
 
@@ -203,9 +301,10 @@ def claim(landed: Landed, cfg: Settings) -> Iterator[Landed | None]:
 
 
 def _free_name(path: Path) -> Path:
+    """``path``, or a free sibling name (.recovered-<n>), always short enough to be created."""
     n, target = 1, path
-    while target.exists():
-        target = path.with_name(f"{path.stem}.recovered-{n}{path.suffix}")
+    while os.path.lexists(target):
+        target = path.with_name(safe_name(f"{path.stem}.recovered-{n}{path.suffix}", 240))
         n += 1
     return target
 
@@ -253,6 +352,7 @@ def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: 
     _move(landed.path, target)
     error = {
         "file": landed.relative,
+        "stored_as": target.name,
         "department": landed.department,
         "resource": landed.resource,
         "reason": mask_text(reason),

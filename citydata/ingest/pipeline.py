@@ -53,6 +53,7 @@ class AuditRecord:
     rows_duplicate: int = 0
     reason: str | None = None
     batch_id: int | None = None
+    rows_stale: int = 0  # older than the version core held: kept in quality.stale_rows, not loaded
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,7 +78,8 @@ def _row_errors(result: BatchResult, batch: pa.RecordBatch, bad: np.ndarray) -> 
             continue
         values = batch.column(f.column).take(pa.array(f.rows)).to_pylist() if f.column in names else [None] * len(f.rows)
         for i, v in zip(f.rows.tolist(), values, strict=True):
-            errors[i].append({"check": f.check, "column": f.column, "value": v, "message": f.description})
+            errors[i].append({"check": f.check, "column": f.column, "value": _jsonable({"v": v})["v"],
+                              "message": f.description})
     return errors
 
 
@@ -157,6 +159,91 @@ def _summarise(failures: dict[str, int], read: int) -> str:
     return "; ".join(f"{check}: {n} row(s)" for check, n in top) + f" (of {read} read)"
 
 
+class _Delivery:
+    """The running accounting of one delivery while its batches are checked and staged."""
+
+    def __init__(self, resource: Resource, load: BatchLoad) -> None:
+        self.resource, self.load = resource, load
+        self.checks = checks_for(resource)
+        self.summary = ValidationSummary(resource)
+        self.rows_read = self.quarantined = 0
+        self.failed: dict[str, int] = defaultdict(int)
+        self.batch_errors: list[str] = []
+        self.columns: list[str] | None = None
+
+    def header(self, columns: list[str]) -> None:
+        """The delivery's header (raw column names) through the column-set checks, once."""
+        self.columns = columns
+        header = begin_delivery(self.checks, columns)
+        self.batch_errors.extend(header.batch_errors)
+        self.summary.add(header.evaluations)
+
+    def check(self, batch: pa.RecordBatch) -> tuple[list[dict], pa.Table, pa.Array]:
+        """Coerce and check one batch: (quarantine rows, good typed rows, their source positions)."""
+        n = batch.num_rows
+        if self.columns is None:
+            self.header(batch.schema.names)
+        coerced = coerce_batch(batch, self.resource)
+        result = run_checks(self.checks, coerced, self.resource)
+        self.batch_errors.extend(result.batch_errors)
+        self.summary.add(result.evaluations)
+        bad = result.error_mask(n)
+        positions = pa.array(np.arange(self.rows_read, self.rows_read + n, dtype=np.int64))
+        held: list[dict] = []
+        good_rows = coerced.table
+        if bad.any():
+            for f in result.failures:
+                if f.severity == "error":
+                    self.failed[f.check] += len(f.rows)
+            errors = _row_errors(result, batch, bad)
+            bad_rows = np.flatnonzero(bad)
+            raw = batch.take(pa.array(bad_rows)).to_pylist()  # only the bad rows become Python objects
+            held = [{"row_number": self.rows_read + int(i) + 1, "record": _jsonable(rec), "errors": errors[int(i)]}
+                    for i, rec in zip(bad_rows, raw, strict=True)]
+            self.summary.add_samples(held)
+            good = pa.array(~bad)
+            good_rows, positions = good_rows.filter(good), positions.filter(good)
+            self.quarantined += int(bad.sum())
+        self.rows_read += n
+        return held, good_rows, positions
+
+    def finish(self) -> None:
+        """Delivery-level checks; FileRejected when one failed or too many rows are bad."""
+        final = finish_delivery(self.checks, self.rows_read)
+        self.batch_errors.extend(final.batch_errors)
+        self.summary.add(final.evaluations)
+        s = self.summary
+        s.rows_read, s.rows_quarantined, s.batch_errors = self.rows_read, self.quarantined, self.batch_errors
+        if self.batch_errors:
+            rej = FileRejected("batch check failed", "; ".join(self.batch_errors), self.rows_read)
+            rej.validation = s  # for the .error.json samples and the report of the rejected delivery
+            raise rej
+        if self.rows_read and self.quarantined / self.rows_read > self.resource.max_bad_share:
+            rej = FileRejected(
+                "too many bad rows",
+                f"{self.quarantined} of {self.rows_read} rows failed checks (limit {self.resource.max_bad_share:.0%}): "
+                + _summarise(self.failed, self.rows_read),
+                self.rows_read,
+            )
+            rej.validation = s
+            raise rej
+
+
+def _jsonable(record: dict) -> dict:
+    """Raw values as JSON can hold them: binary values as text when valid UTF-8, else hex (never "b'…'")."""
+    out = {}
+    for k, v in record.items():
+        if isinstance(v, bytes | bytearray):
+            try:
+                v = bytes(v).decode("utf-8")
+            except UnicodeDecodeError:
+                v = "0x" + bytes(v).hex()
+        elif isinstance(v, float) and v != v:
+            v = "NaN"
+        out[k] = v
+    return out
+
+
 def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.RecordBatch], *, source_kind: str,
                  source: str, checksum: str | None = None, run_id: str | None = None,
                  columns: list[str] | None = None) -> tuple[BatchLoad, AuditRecord]:
@@ -169,74 +256,29 @@ def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.Reco
     first batch's columns. The validation summary is saved in the same transaction and an
     HTML report written per batch (quality.results, quality.report).
     """
-    rows_read = quarantined = 0
-    failed: dict[str, int] = defaultdict(int)
-    batch_errors: list[str] = []
-    checks = checks_for(resource)
-    summary = ValidationSummary(resource)
     load = BatchLoad(conn, resource, source_kind, source, checksum, run_id)
+    d = _Delivery(resource, load)
     if columns is not None:
-        header = begin_delivery(checks, columns)
-        batch_errors.extend(header.batch_errors)
-        summary.add(header.evaluations)
+        d.header(columns)
     with _Writer(background=conn.dialect.name == "postgresql") as writer:
         for batch in coalesce(batches, CHECK_BATCH_ROWS):
-            n = batch.num_rows
-            if columns is None:
-                columns = batch.schema.names
-                header = begin_delivery(checks, columns)
-                batch_errors.extend(header.batch_errors)
-                summary.add(header.evaluations)
-            coerced = coerce_batch(batch, resource)
-            result = run_checks(checks, coerced, resource)
-            batch_errors.extend(result.batch_errors)
-            summary.add(result.evaluations)
-            bad = result.error_mask(n)
-            positions = pa.array(np.arange(rows_read, rows_read + n, dtype=np.int64))
-            held: list[dict] = []
-            good_rows = coerced.table
-            if bad.any():
-                for f in result.failures:
-                    if f.severity == "error":
-                        failed[f.check] += len(f.rows)
-                errors = _row_errors(result, batch, bad)
-                bad_rows = np.flatnonzero(bad)
-                raw = batch.take(pa.array(bad_rows)).to_pylist()  # only the bad rows become Python objects
-                held = [{"row_number": rows_read + int(i) + 1, "record": rec, "errors": errors[int(i)]}
-                        for i, rec in zip(bad_rows, raw, strict=True)]
-                summary.add_samples(held)
-                good = pa.array(~bad)
-                good_rows, positions = good_rows.filter(good), positions.filter(good)
-                quarantined += int(bad.sum())
-            writer.submit(_write_batch, load, held, good_rows, positions, keys_unique(checks))
-            rows_read += n
-    final = finish_delivery(checks, rows_read)
-    batch_errors.extend(final.batch_errors)
-    summary.add(final.evaluations)
-    summary.rows_read, summary.rows_quarantined, summary.batch_errors = rows_read, quarantined, batch_errors
-    if batch_errors:
-        rej = FileRejected("batch check failed", "; ".join(batch_errors), rows_read)
-        rej.validation = summary  # for the .error.json samples and the report of the rejected delivery
-        raise rej
-    if rows_read and quarantined / rows_read > resource.max_bad_share:
-        rej = FileRejected(
-            "too many bad rows",
-            f"{quarantined} of {rows_read} rows failed checks (limit {resource.max_bad_share:.0%}): "
-            + _summarise(failed, rows_read),
-            rows_read,
-        )
-        rej.validation = summary
-        raise rej
-    loaded = load.upsert(keys_unique=keys_unique(checks))
-    duplicate = rows_read - quarantined - loaded
+            held, good_rows, positions = d.check(batch)
+            writer.submit(_write_batch, load, held, good_rows, positions, keys_unique(d.checks))
+    d.finish()
+    loaded = load.upsert(keys_unique=keys_unique(d.checks))
+    rows_read, quarantined, stale = d.rows_read, d.quarantined, load.stale
+    duplicate = rows_read - quarantined - loaded - stale
     status = "partial" if quarantined else "loaded"
-    reason = _summarise(failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)
-    save_results(conn, load.batch_id, summary)
+    reason = _summarise(d.failed, rows_read) if quarantined else ("no data rows" if not rows_read else None)
+    if stale:
+        note = f"{stale} row(s) older than the version already loaded (quality.stale_rows)"
+        reason = f"{reason}; {note}" if reason else note
+    save_results(conn, load.batch_id, d.summary)
     load.close(status=status, rows_read=rows_read, rows_loaded=loaded, rows_quarantined=quarantined,
-               rows_duplicate=duplicate, reason=reason)
+               rows_duplicate=duplicate, rows_stale=stale, reason=reason)
     record = AuditRecord(resource.department, resource.name, source, status, rows_read, loaded, quarantined,
-                         duplicate, reason, load.batch_id)
-    write_report_safely(summary, record)
+                         duplicate, reason, load.batch_id, stale)
+    write_report_safely(d.summary, record)
     return load, record
 
 
@@ -251,21 +293,33 @@ def write_report_safely(summary: ValidationSummary, record: AuditRecord) -> None
         log.warning("validation report of batch %s not written: %s", record.batch_id, exc)
 
 
-def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest: str, run_id: str | None) -> AuditRecord:
-    """Load one file in one transaction; raises FileRejected (nothing committed) if it cannot load."""
-    fb = read_file(landed.path)
-    missing = [c for c in resource.required_fields if c not in fb.columns]
-    if missing:
-        raise FileRejected("missing required column(s)", f"{', '.join(missing)} not in header {fb.columns}")
-    with transaction(cfg.warehouse_url) as conn:
-        _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
-                                 checksum=digest, run_id=run_id, columns=fb.columns)
+def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest: str, run_id: str | None,
+              verify: Callable[[], None] = lambda: None) -> AuditRecord:
+    """Load one file in one transaction; raises FileRejected (nothing committed) if it cannot load.
+
+    ``verify`` runs last inside the transaction: raising there (landing.FileChanged: the file
+    grew or changed while it was read) rolls the whole load back.
+    """
+    try:
+        fb = read_file(landed.path, {f.name for f in resource.fields})
+        missing = [c for c in resource.required_fields if c not in fb.columns]
+        if missing:
+            raise FileRejected("missing required column(s)", f"{', '.join(missing)} not in header {fb.columns}")
+        with transaction(cfg.warehouse_url) as conn:
+            _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
+                                     checksum=digest, run_id=run_id, columns=fb.columns)
+            verify()
+    except CitydataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — one unreadable file must not block the others
+        # The exception's text may quote content: only its kind is reported.
+        raise FileRejected("unreadable file", f"{type(exc).__name__} while reading the delivery") from exc
     return record
 
 
 def record_without_load(cfg: Settings, resource: Resource | None, landed: landing.Landed, *, status: str,
                         rows_read: int, rows_quarantined: int, rows_duplicate: int, reason: str,
-                        digest: str | None, run_id: str | None) -> int:
+                        digest: str | None, run_id: str | None, rows_stale: int = 0) -> int:
     """Audit a delivery that loads nothing (rejected, or a duplicate of an earlier file)."""
     with transaction(cfg.warehouse_url) as conn:
         now = ts_param(utcnow(), conn.dialect.name)
@@ -277,8 +331,8 @@ def record_without_load(cfg: Settings, resource: Resource | None, landed: landin
         conn.execute(
             text(sql_file("audit/close_batch.sql", conn.dialect.name)),
             {"batch_id": batch_id, "status": status, "rows_read": rows_read, "rows_loaded": 0,
-             "rows_quarantined": rows_quarantined, "rows_duplicate": rows_duplicate, "reason": reason,
-             "t_landed": now if status != "rejected" else None},
+             "rows_quarantined": rows_quarantined, "rows_duplicate": rows_duplicate, "rows_stale": rows_stale,
+             "reason": reason, "t_landed": now if status != "rejected" else None},
         )
     return batch_id
 
@@ -317,35 +371,72 @@ def _moved(move: Callable[[], object], landed: landing.Landed, done: str) -> Non
                             f"({exc.strerror or exc}); the file stays in landing/ for the next run") from exc
 
 
+def _verifier(landed: landing.Landed, before: landing.Signature, digest: str) -> Callable[[], None]:
+    """A check that the held file is still what was read: same size and mtime, same content."""
+    def verify() -> None:
+        try:
+            now = landing.signature(landed.path)
+            same = now == before and landing.checksum(landed.path) == digest
+        except OSError:
+            same = False
+        if not same:
+            raise landing.FileChanged(f"{landed.relative}: changed while it was read (still being written?); "
+                                      "nothing loaded, the file goes back to the landing zone")
+    return verify
+
+
 def _ingest_claimed(landed: landing.Landed, registry: Registry, cfg: Settings, run_id: str | None) -> AuditRecord:
     resource = None if landed.resource == landing.UNKNOWN else registry.resource(landed.department, landed.resource)
     digest = None
+    verify: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        if landed.problem or resource is None:
-            raise FileRejected("not accepted", landed.problem or "unknown resource folder")
-        digest = landing.checksum(landed.path)
-        previous = _previous_load(cfg, resource, digest)
-        if previous:
-            batch_id, rows = previous
-            reason = f"duplicate delivery: same content as batch {batch_id}"
-            new_id = record_without_load(cfg, resource, landed, status="loaded", rows_read=rows, rows_quarantined=0,
-                                         rows_duplicate=rows, reason=reason, digest=digest, run_id=run_id)
-            _moved(lambda: landing.archive(landed, cfg), landed, f"duplicate recorded (batch {new_id})")
-            return AuditRecord(landed.department, resource.name, landed.relative, "loaded", rows, 0, 0, rows, reason, new_id)
-        record = load_file(landed, resource, cfg, digest, run_id)
+        try:
+            if landed.problem or resource is None:
+                raise FileRejected("not accepted", landed.problem or "unknown resource folder")
+            before = landing.signature(landed.path)
+            digest = landing.checksum(landed.path)
+            verify = _verifier(landed, before, digest)
+            previous = _previous_load(cfg, resource, digest)
+            if previous:
+                verify()
+                return _duplicate(landed, resource, cfg, previous, digest, run_id)
+            record = load_file(landed, resource, cfg, digest, run_id, verify)
+        except OSError as exc:  # reading the held file itself failed (e.g. EIO): a rejection, not a loop
+            raise FileRejected("unreadable file", f"{type(exc).__name__} ({exc.strerror or 'I/O error'})") from None
+        except FileRejected:
+            verify()  # a file still being written looks truncated: it goes back instead of being rejected
+            raise
+    except landing.FileChanged as exc:
+        log.warning("%s", exc)
+        return AuditRecord(landed.department, landed.resource, landed.relative, "skipped", reason=str(exc))
     except FileRejected as rej:
-        reason = landing.mask_text(f"{rej.reason}: {rej.details}" if rej.details else rej.reason)
-        batch_id = record_without_load(cfg, resource, landed, status="rejected", rows_read=rej.rows_read,
-                                       rows_quarantined=rej.rows_read, rows_duplicate=0, reason=reason,
-                                       digest=digest, run_id=run_id)
-        _moved(partial(_reject, landed, cfg, rej, batch_id), landed, f"rejected (batch {batch_id})")
-        log.warning("rejected %s: %s", landed.relative, reason)
-        return AuditRecord(landed.department, landed.resource, landed.relative, "rejected", rej.rows_read, 0,
-                           rej.rows_read, 0, reason, batch_id)
+        return _rejected(landed, resource, cfg, rej, digest, run_id)
     _moved(lambda: landing.archive(landed, cfg), landed, f"loaded (batch {record.batch_id})")
-    log.info("%s: %s, read %d, loaded %d, quarantined %d, duplicate %d", landed.relative, record.status,
-             record.rows_read, record.rows_loaded, record.rows_quarantined, record.rows_duplicate)
+    log.info("%s: %s, read %d, loaded %d, quarantined %d, duplicate %d, stale %d", landed.relative, record.status,
+             record.rows_read, record.rows_loaded, record.rows_quarantined, record.rows_duplicate, record.rows_stale)
     return record
+
+
+def _duplicate(landed: landing.Landed, resource: Resource, cfg: Settings, previous: tuple[int, int], digest: str,
+               run_id: str | None) -> AuditRecord:
+    batch_id, rows = previous
+    reason = f"duplicate delivery: same content as batch {batch_id}"
+    new_id = record_without_load(cfg, resource, landed, status="loaded", rows_read=rows, rows_quarantined=0,
+                                 rows_duplicate=rows, reason=reason, digest=digest, run_id=run_id)
+    _moved(lambda: landing.archive(landed, cfg), landed, f"duplicate recorded (batch {new_id})")
+    return AuditRecord(landed.department, resource.name, landed.relative, "loaded", rows, 0, 0, rows, reason, new_id)
+
+
+def _rejected(landed: landing.Landed, resource: Resource | None, cfg: Settings, rej: FileRejected,
+              digest: str | None, run_id: str | None) -> AuditRecord:
+    reason = landing.mask_text(f"{rej.reason}: {rej.details}" if rej.details else rej.reason)
+    batch_id = record_without_load(cfg, resource, landed, status="rejected", rows_read=rej.rows_read,
+                                   rows_quarantined=rej.rows_read, rows_duplicate=0, reason=reason,
+                                   digest=digest, run_id=run_id)
+    _moved(partial(_reject, landed, cfg, rej, batch_id), landed, f"rejected (batch {batch_id})")
+    log.warning("rejected %s: %s", landed.relative, reason)
+    return AuditRecord(landed.department, landed.resource, landed.relative, "rejected", rej.rows_read, 0,
+                       rej.rows_read, 0, reason, batch_id)
 
 
 def _reject(landed: landing.Landed, cfg: Settings, rej: FileRejected, batch_id: int) -> None:
@@ -376,6 +467,16 @@ def ingest_department(department: str, registry: Registry | None = None, cfg: Se
     """Everything waiting for one department, file by file (used outside Airflow and in tests)."""
     registry = registry or load_registry()
     cfg = cfg or settings()
+    prepare(registry, cfg)
     landing.recover_claims(cfg)
-    records = [ingest_file(f, registry, cfg, run_id) for f in landing.waiting_files(registry, department, cfg)]
+    records, errors = [], []
+    for f in landing.waiting_files(registry, department, cfg):
+        try:
+            records.append(ingest_file(f, registry, cfg, run_id))
+        except CitydataError as exc:  # e.g. archive/ full: this file waits, the others still load
+            log.error("%s", exc)
+            errors.append(exc)
+    if errors:
+        more = f" (and {len(errors) - 1} more file(s))" if len(errors) > 1 else ""
+        raise CitydataError(f"{errors[0]}{more}") from errors[0]
     return [r for r in records if r.status != "skipped"]

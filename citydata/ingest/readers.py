@@ -221,7 +221,23 @@ def as_text(value: object) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _records_to_batches(records: Iterator[tuple[int, object]], where: str) -> FileBatches:
+def _case_collision(obj: dict, where: str, lineno: int, known: frozenset[str]) -> FileRejected:
+    """Keys of one object that differ only by letter case would silently overwrite each other.
+
+    The message names a colliding key only when it is a registry field (a key could be data)."""
+    groups: dict[str, int] = {}
+    for k in obj:
+        key = str(k).strip().lower()
+        groups[key] = groups.get(key, 0) + 1
+    clashing = sorted(k for k, n in groups.items() if n > 1)
+    named = [k for k in clashing if k in known]
+    what = f"field(s) {', '.join(named)}" if named else f"{len(clashing)} key(s) not in the catalogue"
+    return FileRejected("conflicting keys",
+                        f"{where} {lineno}: keys that differ only by letter case ({what}); deliver each field once")
+
+
+def _records_to_batches(records: Iterator[tuple[int, object]], where: str,
+                        known: frozenset[str] = frozenset()) -> FileBatches:
     """Turn JSON objects into text batches of JSON_BATCH_ROWS rows, streaming (memory is per batch).
 
     Columns are the union of the keys seen so far, in first-seen order: a key that first
@@ -244,10 +260,15 @@ def _records_to_batches(records: Iterator[tuple[int, object]], where: str) -> Fi
             row = {}
             for k, v in obj.items():
                 key = str(k).strip().lower()
+                if key in row:
+                    raise _case_collision(obj, where, lineno, known)
                 if key not in seen:
                     seen.add(key)
                     columns.append(key)
-                row[key] = as_text(v)
+                try:
+                    row[key] = as_text(v)
+                except RecursionError:
+                    raise FileRejected("invalid JSON", f"{where} {lineno}: nested too deeply") from None
             rows.append(row)
             if len(rows) == JSON_BATCH_ROWS:
                 yield build(rows)
@@ -267,7 +288,7 @@ def _records_to_batches(records: Iterator[tuple[int, object]], where: str) -> Fi
     return FileBatches(first_columns, "utf-8", batches())
 
 
-def _read_jsonl(path: Path) -> FileBatches:
+def _read_jsonl(path: Path, known: frozenset[str] = frozenset()) -> FileBatches:
     encoding = detect_encoding(path)
 
     def records() -> Iterator[tuple[int, object]]:
@@ -279,8 +300,10 @@ def _read_jsonl(path: Path) -> FileBatches:
                     yield lineno, json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise FileRejected("invalid JSON", f"line {lineno}: {exc.msg}") from None
+                except RecursionError:
+                    raise FileRejected("invalid JSON", f"line {lineno}: nested too deeply") from None
 
-    return _records_to_batches(records(), "line")
+    return _records_to_batches(records(), "line", known)
 
 
 WRAPPER_KEYS = ("data", "records", "items", "results")
@@ -338,6 +361,8 @@ class _JsonText:
         while True:
             try:
                 obj, end = self.decoder.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise self.error("nested too deeply") from None
             except json.JSONDecodeError as exc:
                 if len(self.buf) - self.pos < JSON_MAX_VALUE_CHARS and self._more():
                     continue  # the value may just continue in the next chunk
@@ -358,7 +383,7 @@ class _JsonText:
                 return
 
 
-def _read_json(path: Path) -> FileBatches:
+def _read_json(path: Path, known: frozenset[str] = frozenset()) -> FileBatches:
     """A top-level array of objects, or an object wrapping it under data/records/items/results.
 
     Streamed element by element; with a wrapper, the first of those keys (in file order)
@@ -400,7 +425,7 @@ def _read_json(path: Path) -> FileBatches:
             if not found:
                 raise layout
 
-    return _records_to_batches(elements(), "element")
+    return _records_to_batches(elements(), "element", known)
 
 
 def _read_parquet(path: Path) -> FileBatches:
@@ -425,6 +450,12 @@ def _read_parquet(path: Path) -> FileBatches:
 READERS = {"csv": _read_csv, "jsonl": _read_jsonl, "json": _read_json, "parquet": _read_parquet}
 
 
-def read_file(path: Path) -> FileBatches:
-    """Open a landed file; FileRejected names what is wrong with it."""
-    return READERS[file_kind(path)](path)
+def read_file(path: Path, known_columns: frozenset[str] | set[str] = frozenset()) -> FileBatches:
+    """Open a landed file; FileRejected names what is wrong with it.
+
+    ``known_columns`` (the resource's field names) may be quoted in messages; other keys are
+    delivered content and are only counted."""
+    kind = file_kind(path)
+    if kind in ("json", "jsonl"):
+        return READERS[kind](path, frozenset(known_columns))
+    return READERS[kind](path)

@@ -7,7 +7,7 @@ edit → ``import_corrections``); corrections are stored beside the untouched or
 lock the open rows, coerce and check them with the same checks as a delivery (row-level
 only: header and row-count rules belong to a delivery), upsert the passing rows through a
 new audit row (source_kind 'replay'; rows_read = rows_loaded + rows_quarantined +
-rows_duplicate holds, and t_landed is stamped), and mark them ``replayed`` with
+rows_duplicate + rows_stale holds, and t_landed is stamped), and mark them ``replayed`` with
 ``resolved_batch_id``. Rows that still fail stay open with their new reasons. A concurrent
 replay waits for the lock and then finds nothing open, so no row loads twice.
 """
@@ -15,7 +15,6 @@ replay waits for the lock and then finds nothing open, so no row loads twice.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,7 @@ from citydata.ingest.coerce import coerce_batch
 from citydata.ingest.pipeline import _row_errors, prepare
 from citydata.quality.checks import checks_for, run_checks
 from citydata.registry import Registry, Resource, load_registry
-from citydata.warehouse.db import qualify, sql_file, transaction
+from citydata.warehouse.db import sql_file, transaction
 from citydata.warehouse.load import BatchLoad, ts_param, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,8 @@ class ReplayResult:
     rows_read: int = 0  # open rows re-validated
     rows_loaded: int = 0  # inserted or changed in core
     rows_still_bad: int = 0  # stay open, with fresh reasons
-    rows_duplicate: int = 0  # passed, but core already held the same (or a newer) version
+    rows_duplicate: int = 0  # passed, but core already held the same values
+    rows_stale: int = 0  # passed, but core already held a newer version (superseded)
     replayed_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -70,46 +70,10 @@ def _as_text(value: object) -> str | None:
         else str(value)
 
 
-def _newer_in_core(conn: Connection, resource: Resource, table: pa.Table, rows: np.ndarray,
-                   origin: list[int]) -> set[int]:
-    """Positions whose key core already holds in a newer version: a replay must not roll it back.
-
-    Newer means a later event time, or a version written by a delivery after the one the
-    quarantined row came from (audit batch ids only grow).
-    """
-    if rows.size == 0:
-        return set()
-    dialect = conn.dialect.name
-    core = qualify("core", resource.table, dialect)
-    where = " AND ".join(f"{k} = :k{i}" for i, k in enumerate(resource.primary_key))
-    stmt = text(f"SELECT {resource.event_time} AS t, _batch_id AS b FROM {core} WHERE {where}")
-    keys = {k: table.column(k).to_pylist() for k in resource.primary_key}
-    times = table.column(resource.event_time).to_pylist()
-    out = set()
-    for i in rows.tolist():
-        params = {f"k{j}": _bind(keys[k][i], dialect) for j, k in enumerate(resource.primary_key)}
-        found = conn.execute(stmt, params).first()
-        if found is None:
-            continue
-        if found.b > origin[i]:
-            out.add(i)
-            continue
-        t = found.t
-        if isinstance(t, str):
-            t = dt.datetime.fromisoformat(t)
-        if t is not None and t.tzinfo is None:
-            t = t.replace(tzinfo=dt.UTC)
-        if t is not None and times[i] is not None and t > times[i]:
-            out.add(i)
-    return out
-
-
-def _bind(value: object, dialect: str) -> object:
-    if isinstance(value, dt.datetime):
-        return ts_param(value, dialect)
-    if isinstance(value, dt.date) and dialect != "postgresql":
-        return value.isoformat()
-    return value
+def _stale_positions(conn: Connection, batch_id: int) -> set[int]:
+    """Positions (0-based, as staged) of the rows the version guard found stale in this batch."""
+    rows = conn.execute(text(sql_file("quality/stale_rows_of_batch.sql", conn.dialect.name)), {"batch_id": batch_id})
+    return {int(r.row_number) - 1 for r in rows}
 
 
 def replay_resource(conn: Connection, resource: Resource, run_id: str | None = None) -> ReplayResult:
@@ -130,20 +94,22 @@ def replay_resource(conn: Connection, resource: Resource, run_id: str | None = N
     checked = run_checks(checks, coerced, resource)
     bad = checked.error_mask(batch.num_rows)
     good_rows = np.flatnonzero(~bad)
-    superseded = _newer_in_core(conn, resource, coerced.table, good_rows, [int(r["batch_id"]) for r in rows])
-    load_mask = ~bad
-    for i in superseded:
-        load_mask[i] = False
 
+    # The load's version guard (load/stale.sql) keeps core's newer versions: a row whose key core
+    # holds in a newer version, or in the same version written after the row's own delivery,
+    # is recorded as stale and marked superseded here.
     load = BatchLoad(conn, resource, "replay", f"replay:{resource.key}", None, run_id)
     positions = pa.array(np.arange(batch.num_rows, dtype=np.int64))
-    keep = pa.array(load_mask)
-    load.stage(coerced.table.filter(keep), positions.filter(keep))
+    origin = pa.array([int(r["batch_id"]) for r in rows], pa.int64())
+    keep = pa.array(~bad)
+    load.stage(coerced.table.filter(keep), positions.filter(keep), origin=origin.filter(keep))
     loaded = load.upsert()
+    superseded = _stale_positions(conn, load.batch_id)
     n = batch.num_rows
     still_bad = int(bad.sum())
     result.batch_id, result.rows_read, result.rows_loaded = load.batch_id, n, loaded
-    result.rows_still_bad, result.rows_duplicate = still_bad, n - still_bad - loaded
+    result.rows_still_bad, result.rows_stale = still_bad, load.stale
+    result.rows_duplicate = n - still_bad - loaded - load.stale
 
     # New reasons for rows that still fail; resolution for the ones that passed.
     errors = _row_errors(checked, batch, bad)
@@ -162,7 +128,8 @@ def replay_resource(conn: Connection, resource: Resource, run_id: str | None = N
     reason = f"replay of {n} quarantined row(s): {len(good_rows)} passed ({len(superseded)} superseded), " \
              f"{still_bad} still failing"
     load.close(status="partial" if still_bad else "loaded", rows_read=n, rows_loaded=loaded,
-               rows_quarantined=still_bad, rows_duplicate=result.rows_duplicate, reason=reason)
+               rows_quarantined=still_bad, rows_duplicate=result.rows_duplicate, rows_stale=result.rows_stale,
+               reason=reason)
     return result
 
 

@@ -105,6 +105,9 @@ def check_descriptions(resource: Resource | None, lang: str) -> dict[str, str]:
                               f"{f.name} is not a valid {f.type}") for f in resource.fields}
     out.update({f"required:{f.name}": (f"{f.name_zh or f.name}不能为空" if zh else f"{f.name} is required")
                 for f in resource.fields})
+    out.update({f"range:{f.name}": (f"{f.name_zh or f.name}不在合理的日期范围内" if zh else
+                                    f"{f.name} is outside the plausible date window")
+                for f in resource.fields if f.type in ("date", "timestamp")})
     try:
         suite = suite_for(resource)
     except Exception:  # noqa: BLE001 — a broken suite must not stop the email (the gate reports it)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -81,7 +82,30 @@ def basic_checks(coerced: Coerced, resource: Resource) -> BatchResult:
                                              "required value is missing"))
         if rows.size:
             result.failures.append(Failure(f"required:{column}", column, "error", rows, n, "required value is missing"))
+    _window_checks(coerced, resource, result)
     return result
+
+
+def _window_checks(coerced: Coerced, resource: Resource, result: BatchResult) -> None:
+    """Dates and times outside the field's plausible window (registry FieldSpec.window): 0001-01-01
+    and 9999-12-31 are placeholders or typing mistakes, not installation dates."""
+    now = dt.datetime.now(dt.UTC)
+    n = coerced.table.num_rows
+    for spec in resource.fields:
+        if spec.type not in ("date", "timestamp"):
+            continue
+        low, high = spec.window(now)
+        col = coerced.table.column(spec.name)
+        if spec.type == "date":
+            lo, hi = pa.scalar(low.date(), pa.date32()), pa.scalar(high.date(), pa.date32())
+        else:
+            lo, hi = pa.scalar(low, pa.timestamp("us", tz="UTC")), pa.scalar(high, pa.timestamp("us", tz="UTC"))
+        outside = pc.or_(pc.less(col, lo), pc.greater(col, hi)).fill_null(False)
+        rows = _rows(outside.combine_chunks() if isinstance(outside, pa.ChunkedArray) else outside)
+        message = f"value is outside the plausible window {low.date()} .. {high.date()}"
+        result.evaluations.append(Evaluation(f"range:{spec.name}", spec.name, "error", n, int(rows.size), "row", message))
+        if rows.size:
+            result.failures.append(Failure(f"range:{spec.name}", spec.name, "error", rows, n, message))
 
 
 def run_checks(checks: list[Check], coerced: Coerced, resource: Resource) -> BatchResult:

@@ -66,6 +66,8 @@ def _zh_descriptions(summary: ValidationSummary) -> dict[str, str]:
         suite = None
     out = {f"type:{f.name}": f"{f.name_zh or f.name}数据类型不符({f.type})" for f in summary.resource.fields}
     out.update({f"required:{f.name}": f"{f.name_zh or f.name}不能为空" for f in summary.resource.fields})
+    out.update({f"range:{f.name}": f"{f.name_zh or f.name}不在合理的日期范围内" for f in summary.resource.fields
+                if f.type in ("date", "timestamp")})
     if suite:
         out.update({r.check: r.description_zh for r in suite.rules})
     return out

@@ -94,7 +94,7 @@ def _audit_failed(cfg: Settings, resource: Resource, source: Source, reason: str
             "source": source.name, "checksum": None, "run_id": run_id, "started_at": now}).scalar_one()
         conn.execute(text(sql_file("audit/close_batch.sql", conn.dialect.name)), {
             "batch_id": batch_id, "status": "rejected", "rows_read": rows_read, "rows_loaded": 0,
-            "rows_quarantined": rows_read, "rows_duplicate": 0, "reason": mask_text(reason)[:1000], "t_landed": None})
+            "rows_quarantined": rows_read, "rows_duplicate": 0, "rows_stale": 0, "reason": mask_text(reason)[:1000], "t_landed": None})
     return batch_id
 
 

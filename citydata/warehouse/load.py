@@ -74,6 +74,7 @@ class BatchLoad:
         self.deduplicated = False  # set by upsert(): True when the staged rows were de-duplicated in SQL
         self.direct: bool | None = None  # PostgreSQL: rows go straight into an empty core table (decided once)
         self.direct_rows = 0
+        self.stale = 0  # staged keys core already held in a newer version (quality.stale_rows)
         self._direct_counts = SecondCounter(resource)
         self._indexes: list = []
         self.batch_id = conn.execute(
@@ -87,28 +88,33 @@ class BatchLoad:
         self._drop_staging()
         conn.execute(text(sql_file("load/staging.sql", self.dialect, staging=self.staging, columns=cols)))
 
-    def stage(self, table: pa.Table, rows: pa.Array, *, keys_unique: bool = False) -> None:
+    def stage(self, table: pa.Table, rows: pa.Array, *, keys_unique: bool = False,
+              origin: pa.Array | None = None) -> None:
         """Add typed rows; ``rows`` holds their positions in the source (last one wins).
 
         ``keys_unique``: no primary key of the delivery so far (this batch included) repeats.
         On PostgreSQL, while that holds and the core table was empty, rows are copied straight
         into core (the direct first load, see ``_start_direct``); otherwise into staging.
+        ``origin`` (replay): the audit batch each row first came from, for the version guard.
         """
         if table.num_rows == 0:
             return
+        staged = table.append_column("_row", rows)
+        if origin is not None:
+            staged = staged.append_column("_origin", origin)
         if self.dialect != "postgresql":
-            self._insert(table.append_column("_row", rows))
+            self._insert(staged)
             self.staged += table.num_rows
             return
-        if keys_unique and self.direct is None and not self.staged:
+        if keys_unique and origin is None and self.direct is None and not self.staged:
             self.direct = table.num_rows >= FIRST_LOAD_MIN_ROWS and self._start_direct()
-        if keys_unique and self.direct:
+        if keys_unique and origin is None and self.direct:
             self._direct_counts.add(table)
             batch = pa.array(np.full(table.num_rows, self.batch_id, dtype=np.int64))
             self._copy(table.append_column("_batch_id", batch), qualify("core", self.resource.table, self.dialect))
             self.direct_rows += table.num_rows
             return
-        self._copy(table.append_column("_row", rows), self.staging)
+        self._copy(staged, self.staging)
         self.staged += table.num_rows
 
     def _copy(self, table: pa.Table, target: str) -> None:
@@ -185,7 +191,27 @@ class BatchLoad:
 
     def _upsert_portable(self) -> int:
         """SQLite: one INSERT … ON CONFLICT DO UPDATE … WHERE changed (BEGIN IMMEDIATE serialises writers)."""
-        return self.conn.execute(text(sql_file("load/upsert.sql", self.dialect, **self._params()))).rowcount
+        p = self._params()
+        last = (f"(SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {p['primary_key']} ORDER BY _row DESC) "
+                f"AS _rn FROM {self.staging}) AS v WHERE v._rn = 1)")
+        self._guard_versions(p, last, self.staging)
+        return self.conn.execute(text(sql_file("load/upsert.sql", self.dialect, **p))).rowcount
+
+    def _key_text(self, alias: str) -> str:
+        return " || '|' || ".join(f"COALESCE(CAST({alias}.{k} AS TEXT), '')" for k in self.resource.primary_key)
+
+    def _guard_versions(self, p: dict[str, str], source: str, table: str) -> None:
+        """The version guard (load/stale.sql): staged keys that core holds in a newer version are
+        recorded in quality.stale_rows and removed from ``table`` before the upsert."""
+        version = self.resource.version
+        params = {**p, "source": source, "version": version, "key_text": self._key_text("s")}
+        self.stale += self.conn.execute(
+            text(sql_file("load/stale.sql", self.dialect, **params)),
+            {"department": self.resource.department, "resource": self.resource.name,
+             "created_at": ts_param(utcnow(), self.dialect)}).rowcount
+        if self.stale:
+            self.conn.execute(text(sql_file("load/drop_stale.sql", self.dialect, staging=table,
+                                            batch_id=p["batch_id"], key_text=self._key_text(table))))
 
     def _pg_settings(self) -> None:
         for name, value in PG_LOAD_SETTINGS.items():
@@ -221,6 +247,7 @@ class BatchLoad:
             p = {**p, "deduped": self.staging}
         else:
             self._timed("dedup", "load/dedup.sql", p)
+        self._guard_versions(p, p["deduped"], p["deduped"])
         self.conn.execute(text(f"ANALYZE {p['deduped']}"))  # temp tables are never auto-analysed
         # a table whose columns are all key has nothing to update: its WHEN MATCHED never fires
         non_key = [c for c in self.columns if c not in self.resource.primary_key] or list(self.resource.primary_key)
@@ -298,14 +325,14 @@ class BatchLoad:
         self.conn.execute(text(f"DROP TABLE IF EXISTS {self.deduped}"))
 
     def close(self, *, status: str, rows_read: int, rows_loaded: int, rows_quarantined: int,
-              rows_duplicate: int, reason: str | None) -> dt.datetime:
+              rows_duplicate: int, reason: str | None, rows_stale: int = 0) -> dt.datetime:
         """Write the audit row last, stamping t_landed as close to COMMIT as we can."""
         t_landed = utcnow()
         self.conn.execute(
             text(sql_file("audit/close_batch.sql", self.dialect)),
             {"batch_id": self.batch_id, "status": status, "rows_read": rows_read, "rows_loaded": rows_loaded,
-             "rows_quarantined": rows_quarantined, "rows_duplicate": rows_duplicate, "reason": reason,
-             "t_landed": ts_param(t_landed, self.dialect)},
+             "rows_quarantined": rows_quarantined, "rows_duplicate": rows_duplicate, "rows_stale": rows_stale,
+             "reason": reason, "t_landed": ts_param(t_landed, self.dialect)},
         )
         self._drop_staging()
         return t_landed

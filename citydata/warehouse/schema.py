@@ -58,8 +58,23 @@ def ensure_warehouse(conn: Connection, registry: Registry) -> None:
         for layer in LAYERS:
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {layer}"))
     run_file(conn, "ddl/base.sql")
+    if _migrate_rows_stale(conn):
+        run_file(conn, "ddl/base.sql")  # the rebuilt table's indexes
     ensure_event_count_table(conn)  # before the core tables: their triggers write to it
     run_file(conn, "ddl/quality.sql")  # validation summaries (data-quality gates)
     run_file(conn, "notify/ddl.sql")  # outgoing emails and the batches they cover (issue 6)
     for resource in registry.resources:
         create_core_table(conn, resource)
+
+
+def _migrate_rows_stale(conn: Connection) -> bool:
+    """An audit log from before versions were compared gains rows_stale and the widened accounting check."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        columns = {c["name"] for c in inspect(conn).get_columns("ingest_log", schema="audit")}
+    else:
+        columns = {c["name"] for c in inspect(conn).get_columns(qualify("audit", "ingest_log", dialect))}
+    if "rows_stale" in columns:
+        return False
+    run_file(conn, f"ddl/migrate_rows_stale_{'postgresql' if dialect == 'postgresql' else 'sqlite'}.sql")
+    return True

@@ -177,7 +177,7 @@ def check_case(case: dict, record, conn, cfg) -> list[str]:
             want = 0
         if got[key] != want:
             problems.append(f"{key}: expected {want}, got {got[key]}")
-    if record.rows_read != record.rows_loaded + record.rows_quarantined + record.rows_duplicate:
+    if record.rows_read != record.rows_loaded + record.rows_quarantined + record.rows_duplicate + record.rows_stale:
         problems.append(f"accounting broken: {got}")
     if exp.get("reason") and exp["reason"] not in (record.reason or ""):
         problems.append(f"reason {record.reason!r} lacks {exp['reason']!r}")
@@ -289,8 +289,9 @@ def test_corpus_through_ingest(dialect: str, home: Path, request: pytest.Fixture
                 "rows_loaded": getattr(record, "rows_loaded", 0),
                 "rows_quarantined": getattr(record, "rows_quarantined", 0),
                 "rows_duplicate": getattr(record, "rows_duplicate", 0),
+                "rows_stale": getattr(record, "rows_stale", 0),
                 "rows_lost": 0 if record is None else record.rows_read - record.rows_loaded - record.rows_quarantined
-                - record.rows_duplicate,
+                - record.rows_duplicate - record.rows_stale,
                 "reason": (record.reason or "") if record else "", "ok": not problems})
         # Nothing lost or invented: core holds exactly the rows the audit says were loaded.
         audit = conn.execute(text(

@@ -1,8 +1,11 @@
 -- Tables every deployment has, independent of the registry. Idempotent.
 
 -- One row per ingested file or pull: the accounting invariant lives here,
--- rows_read = rows_loaded + rows_quarantined + rows_duplicate, and t_landed is the
--- commit time of the load transaction that made the rows queryable in core.
+-- rows_read = rows_loaded + rows_quarantined + rows_duplicate + rows_stale, and t_landed is the
+-- commit time of the load transaction that made the rows queryable in core. rows_stale: rows
+-- older (by the resource's version field) than the version core already held, kept in
+-- quality.stale_rows instead of overwriting it. Older tables gain the column through
+-- ddl/migrate_rows_stale_<dialect>.sql.
 CREATE TABLE IF NOT EXISTS audit.ingest_log (
     batch_id {{t_id_pk}},
     department TEXT NOT NULL,
@@ -19,7 +22,8 @@ CREATE TABLE IF NOT EXISTS audit.ingest_log (
     run_id TEXT,
     started_at {{t_timestamp}} NOT NULL,
     t_landed {{t_timestamp}},
-    CHECK (rows_read = rows_loaded + rows_quarantined + rows_duplicate)
+    rows_stale BIGINT NOT NULL DEFAULT 0,
+    CONSTRAINT ingest_log_accounting CHECK (rows_read = rows_loaded + rows_quarantined + rows_duplicate + rows_stale)
 );
 
 CREATE INDEX IF NOT EXISTS ingest_log_resource ON audit.ingest_log (department, resource, t_landed);
