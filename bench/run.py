@@ -8,7 +8,8 @@ CITYDATA_BENCH_REPEAT (3: cheap measurements), CITYDATA_BENCH_INGEST_REPEAT (1: 
 run costs a minute or more on a busy 2-core machine), CITYDATA_BENCH_INGEST_ONLY (1: only \\copy and
 the two PostgreSQL ingest ratios, the quick loop while working on the ingest path), CITYDATA_BENCH_TO_SQL_ROWS (200000),
 CITYDATA_BENCH_KPI_ROWS_PER_DAY (10000000: the measured day), CITYDATA_BENCH_KPI_HISTORY_ROWS_PER_DAY
-(1000000: the day before it, for comparison), CITYDATA_BENCH_KPI_DAYS (30),
+(1000000: the day before it, for comparison), CITYDATA_BENCH_KPI_DAYS (30), CITYDATA_BENCH_SHARE_ROWS
+(CITYDATA_BENCH_ROWS: the resource the sharing API serves),
 CITYDATA_BENCH_PG_URL (admin URL; default CITYDATA_TEST_PG_URL or the local `test` database).
 """
 
@@ -43,6 +44,7 @@ TO_SQL_ROWS = int(os.environ.get("CITYDATA_BENCH_TO_SQL_ROWS", 200_000))
 KPI_ROWS_PER_DAY = int(os.environ.get("CITYDATA_BENCH_KPI_ROWS_PER_DAY", 10_000_000))
 KPI_HISTORY_ROWS_PER_DAY = int(os.environ.get("CITYDATA_BENCH_KPI_HISTORY_ROWS_PER_DAY", 1_000_000))
 KPI_DAYS = int(os.environ.get("CITYDATA_BENCH_KPI_DAYS", 30))
+SHARE_ROWS = int(os.environ.get("CITYDATA_BENCH_SHARE_ROWS", ROWS))
 
 
 def log(msg: str) -> None:
@@ -294,6 +296,7 @@ def main() -> int:
 
         rows += guarded("kpi_rates, one day over 30 days of history", lambda: kpi_rows(detail))
         rows += guarded("validation (bench/bench_validation.py)", validation_rows)
+        rows += guarded("sharing API (bench/share_api.py)", lambda: share_api_rows(detail))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         detail["load_average_before_after"] = [round(x, 1) for x in (load_before[0], os.getloadavg()[0])]
@@ -325,6 +328,25 @@ def kpi_rows(detail: dict) -> list[dict]:
             statistics.median(hist["times"]), "s", "—", None,
             f"{k['history_day_rows']:,} core rows; {hist['count_entries']:,} batch/second counts; {spread(hist['times'])}"),
     ]
+
+
+def share_api_rows(detail: dict) -> list[dict]:
+    """The sharing API serving SHARE_ROWS rows as CSV and as Parquet / COPY (SELECT …) TO STDOUT, same run."""
+    import share_api
+
+    r = share_api.run(SHARE_ROWS, REPEAT)
+    log(f"share api: {r}")
+    detail["share_api"] = r
+    copy = statistics.median(r["copy_s"])
+    out = []
+    for fmt in ("parquet", "csv"):
+        ratio = r[f"ratio_{fmt}"]
+        out.append(row(f"sharing API {SHARE_ROWS:,} rows as {fmt} / COPY (SELECT …) TO STDOUT", ratio, "×", "≤ 3",
+                       ratio <= 3, f"{statistics.median(r[f'{fmt}_s']):.2f} s vs COPY {copy:.2f} s; "
+                       f"{spread(r[f'{fmt}_s'])}; {r[f'{fmt}_bytes'] / 2**20:.1f} MiB"))
+    out.append(row("sharing API server peak RSS", r["rss_peak_mib"], "MiB", "—", None,
+                   f"idle {r['rss_idle_mib']:.0f} MiB; pages stream in {65536:,}-row record batches"))
+    return out
 
 
 def render(rows: list[dict], detail: dict) -> str:

@@ -6,6 +6,7 @@ column definitions. This module is the one place that knows the order, so neithe
 
 from __future__ import annotations
 
+from citydata.exchange.schema import ensure_exchange
 from citydata.registry import Registry
 from citydata.share.roles import try_setup_roles
 from citydata.share.tables import create_share_tables
@@ -20,6 +21,7 @@ def ensure_schema(registry: Registry, url: str | None = None) -> None:
     """
     with transaction(url) as conn:
         ensure_warehouse(conn, registry)
+        ensure_exchange(conn, registry)  # consumers, requests, objections, access log
         run_file(conn, "ddl/share_kpi.sql")  # sharing-layer publish log and KPI tables
         create_share_tables(conn, registry)
         try_setup_roles(conn, registry)

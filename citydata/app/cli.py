@@ -278,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     qi.add_argument("--json", action="store_true")
 
     add("env", cmd_env, "print the Airflow environment of this project (for `eval $(citydata env)`)")
+    from citydata.exchange.cli import add_commands
+
+    add_commands(add)  # share-api, consumer, access, objection, access-log, catalog (issue 16)
     return p
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from citydata.app.airflow_env import dags_test, ensure_metadata_db
 from citydata.app.audit import audit_rows
 from citydata.config import settings
+from citydata.exchange.demo_step import exchange_step
 from citydata.kpi.present import kpi_table
 from citydata.kpi.read import read_kpis
 from citydata.mock.generate import generate
@@ -132,6 +133,7 @@ def run_demo(rows: int = 200, seed: int = 2022, as_json: bool = False) -> int:
               f"landing:   {cfg.landing_dir}\ndone in {time.monotonic() - t0:.1f}s")
         outbox_step(_step, since=started_at)  # quality emails to owners, alerts to engineers
         failed += kpi_step(_step)
+        exchange_step(_step)  # a consumer department reads a shared resource through the sharing API
     if failed:
         print(f"citydata: error: DAG run(s) failed: {', '.join(failed)}", flush=True)
         return 1

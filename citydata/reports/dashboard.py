@@ -435,4 +435,12 @@ def dashboard_model(period: str = "month", date: str | None = None, *, lang: str
         "gaps": gaps,
         "freshness": fresh,
         "runs": latest_runs(url, ui_base=ui_base, lang=lang, registry=registry),
+        "exchange": _exchange(period, day, url, registry, lang),
     }
+
+
+def _exchange(period: str, day: dt.date, url: str, registry: Registry, lang: str) -> dict[str, Any]:
+    """Use of shared data: consumers, rows served, pending requests, objections, overdue (issue 16)."""
+    from citydata.exchange.usage import dashboard_panel
+
+    return dashboard_panel(period, day, url, registry, lang)

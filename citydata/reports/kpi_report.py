@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from citydata.config import settings
+from citydata.exchange.usage import report_section
 from citydata.kpi import tiers as T
 from citydata.kpi.periods import Period, parse_period, period_for, shanghai_iso
 from citydata.kpi.read import build_rows, ensure_computed, stored
@@ -172,6 +173,7 @@ def render_kpi_report(period: Period, lang: str = "zh-CN", registry: Registry | 
              *_shortfalls(county["realtime_shortfalls"], t, lang),
              *_gaps(data["gaps"], t),
              *_quality_section(_quality(period, url), t),
+             report_section(period.start, period.end, lang, registry, url),  # use of shared data
              f"<h2>{esc(t['formulae'])}</h2><div class=\"formulae\">",
              _formulae(registry, lang),
              "</div></body></html>"]

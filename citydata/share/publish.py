@@ -95,6 +95,9 @@ def publish_batch(conn: Connection, resource: Resource, batch_id: int, cfg: Sett
         "sharing_type": resource.sharing_type, "audience": who, "rows_published": len(rows),
         "files_written": len(files), "t_published": ts_param(t_published, dialect),
     })
+    from citydata.exchange.objections import close_corrected
+
+    close_corrected(conn, resource, batch_id)  # a correction closes objections to the value it changed
     return Publication(resource.department, resource.name, batch_id, resource.sharing_type, who, len(rows),
                        [str(f) for f in files], t_published)
 

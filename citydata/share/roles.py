@@ -2,7 +2,8 @@
 
 - ``share_reader``: USAGE on schema share, SELECT on every 无条件共享 table.
 - ``share_consumer_<consumer>``: member of share_reader, plus SELECT on the 有条件共享
-  tables that name the consumer in the registry.
+  tables the consumer has an approved access request for (citydata.exchange.access; the
+  registry's consumers are pre-approved requests).
 Nobody but the owner gets anything on raw, core, audit, quality, meta. Deployments give
 LOGIN users membership in these roles (``GRANT share_reader TO alice``).
 On SQLite there are no roles: the same tables exist, access is the file's.
@@ -15,6 +16,7 @@ import logging
 from sqlalchemy import Connection, text
 
 from citydata.errors import CitydataError
+from citydata.exchange.grants import grant_consumers, grants
 from citydata.registry import IDENT, Registry
 from citydata.share.tables import share_table
 from citydata.warehouse.db import LAYERS, run_file
@@ -39,20 +41,26 @@ def _create_role(conn: Connection, role: str) -> None:
     ))
 
 
+def join_reader(conn: Connection, role: str) -> None:
+    """Make a consumer role a member of share_reader (idempotent)."""
+    # Membership lives in a cluster-wide catalog: write it only once, tolerate a concurrent writer.
+    conn.execute(text(
+        f"DO $$ BEGIN IF NOT pg_has_role('{role}', '{READER}', 'MEMBER') THEN GRANT {READER} TO {role}; END IF; "
+        "EXCEPTION WHEN OTHERS THEN NULL; END $$"
+    ))
+
+
 def setup_roles(conn: Connection, registry: Registry) -> list[str]:
     """Create roles and (re)apply grants; returns the roles. PostgreSQL only (no-op elsewhere)."""
     if conn.dialect.name != "postgresql":
         return []
     conn.execute(text("SELECT pg_advisory_xact_lock(7160322)"))
-    roles = [READER] + [consumer_role(c) for c in sorted(registry.consumers)]
+
+    roles = [READER] + [consumer_role(c) for c in sorted(set(registry.consumers) | grant_consumers(conn))]
     for role in roles:
         _create_role(conn, role)
     for role in roles[1:]:
-        # Membership lives in a cluster-wide catalog: write it only once, tolerate a concurrent writer.
-        conn.execute(text(
-            f"DO $$ BEGIN IF NOT pg_has_role('{role}', '{READER}', 'MEMBER') THEN GRANT {READER} TO {role}; END IF; "
-            "EXCEPTION WHEN OTHERS THEN NULL; END $$"
-        ))
+        join_reader(conn, role)
     for layer in LAYERS:
         if layer != "share":
             for role in roles:
@@ -67,9 +75,10 @@ def setup_roles(conn: Connection, registry: Registry) -> list[str]:
             conn.execute(text(f"REVOKE ALL ON {table} FROM {role}"))
         if resource.sharing_type == "无条件共享":
             conn.execute(text(f"GRANT SELECT ON {table} TO {READER}"))
-        else:
-            grantees = ", ".join(consumer_role(c) for c in resource.consumers)
-            conn.execute(text(f"GRANT SELECT ON {table} TO {grantees}"))
+        else:  # 有条件共享: what the approved requests say (registry consumers are pre-approved ones)
+            for consumer, cols in grants(conn, resource):
+                what = "SELECT" if cols is None else f"SELECT ({', '.join(cols)})"
+                conn.execute(text(f"GRANT {what} ON {table} TO {consumer_role(consumer)}"))
     run_file(conn, "roles/least_privilege.sql")  # ingest writer and dashboard reader
     return [*roles, "citydata_ingest_writer", "citydata_dashboard_reader"]
 

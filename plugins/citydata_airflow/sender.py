@@ -119,10 +119,12 @@ def notify_department(department: str, run_id: str | None = None, conn_id: str =
 
 
 def notify_rates(kpi_rows: list[dict], run_id: str | None = None, conn_id: str = CONN_ID) -> dict:
-    """What the kpi_rates DAG calls with its indicator rows: alert engineers about rates below target."""
+    """What the kpi_rates DAG calls with its indicator rows: alert engineers about rates below target
+    and about overdue sharing requests (citydata.exchange)."""
+    from citydata.exchange.overdue import overdue_alerts
     from citydata.notify.alerts import rate_alerts
     from citydata.notify.service import store_alerts
 
-    stored = store_alerts(rate_alerts(kpi_rows), run_id=run_id)
+    stored = store_alerts(rate_alerts(kpi_rows) + overdue_alerts(), run_id=run_id)  # + overdue sharing requests
     delivered = deliver_pending(kind="alert", conn_id=conn_id)
     return {"stored": stored, **delivered}

@@ -61,7 +61,8 @@ def compose_environment(services: dict[str, dict]) -> dict[str, str]:
 
 def test_compose_parses_and_has_every_service_of_the_deployment(compose: dict, services: dict[str, dict]) -> None:
     assert "x-airflow-common" in compose
-    expected = AIRFLOW_COMPONENTS | {"postgres", "warehouse", "redis", "mailpit", "mock-parking-api", "mock-health-db"}
+    expected = AIRFLOW_COMPONENTS | {"postgres", "warehouse", "redis", "mailpit", "mock-parking-api", "mock-health-db",
+                                     "share-api"}
     assert expected <= set(services), f"missing services: {sorted(expected - set(services))}"
 
 
@@ -177,3 +178,11 @@ def test_compose_image_services_are_pinned(services: dict[str, dict]) -> None:
     for name, svc in services.items():
         image = svc.get("image", "")
         assert ":" in image and not image.endswith(":latest"), f"{name}: pin the image tag ({image!r})"
+
+
+def test_share_api_serves_the_warehouse_after_init(services: dict[str, dict]) -> None:
+    svc = services["share-api"]
+    assert "citydata share-api --host 0.0.0.0 --port 8091" in " ".join(svc["command"])
+    assert svc["environment"]["CITYDATA_WAREHOUSE_URL"].startswith("postgresql+psycopg://")
+    assert svc["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert any(p.endswith(":8091") for p in svc["ports"]) and "/health" in " ".join(svc["healthcheck"]["test"])

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from citydata.app.server import serve_in_thread
 from citydata.errors import CitydataError
 from citydata.mock.parking_api import Faults, ParkingSystem, create_app
-from citydata.mock.server import serve_in_thread
 from citydata.sources.base import parse_time
 from citydata.sources.http import HttpSource, retry_after_seconds
 from tests.helpers import reserve_port

@@ -19,3 +19,6 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA raw, core, audit, quality, meta TO cityda
 GRANT USAGE ON SCHEMA kpi, audit TO citydata_dashboard_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA kpi TO citydata_dashboard_reader;
 GRANT SELECT ON audit.ingest_log TO citydata_dashboard_reader;
+
+-- audit.access_log is append-only for every role: the writer (the sharing API may run as it) only inserts.
+REVOKE UPDATE, DELETE, TRUNCATE ON audit.access_log FROM citydata_ingest_writer, citydata_dashboard_reader, PUBLIC;

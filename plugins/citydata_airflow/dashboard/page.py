@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode
 
+from citydata.exchange.usage import dashboard_card
 from citydata.render.fmt import pct
 from citydata.render.html import table
 from citydata.render.i18n import EN, ZH_CN
@@ -198,7 +199,12 @@ def _runs_card(model: dict, lab: dict) -> str:
     return runs_card
 
 
-CARDS = (_county_card, _rates_card, _trend_card, _energy_card, _gaps_card, _freshness_card, _runs_card)
+def _exchange_card(model: dict, lab: dict) -> str:
+    return dashboard_card(model["exchange"]) if model.get("exchange") else ""
+
+
+CARDS = (_county_card, _rates_card, _trend_card, _energy_card, _gaps_card, _freshness_card, _runs_card,
+         _exchange_card)
 
 
 def render_login_required(login_url: str | None, lang: str) -> str:

@@ -1,0 +1,1 @@
+SELECT consumer, status, created_at, revoked_at FROM meta.exchange_consumers ORDER BY consumer;

@@ -1,0 +1,1 @@
+SELECT * FROM meta.objections WHERE objection_id = :objection_id;
