@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from citydata.registry import load_registry
 
     paths = generate(load_registry(), args.department, resources=args.resource, rows=args.rows, seed=args.seed,
-                     defect_rate=args.defect_rate, defects=args.defects, out=args.out)
+                     defect_rate=args.defect_rate, defects=args.defects, out=args.out, now=args.at)
     if args.json:
         _json_out([str(p) for p in paths])
     else:
@@ -103,6 +104,17 @@ def _arg_date(text: str) -> str:
         return dt.date.fromisoformat(text).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad date {text!r}: expected YYYY-MM-DD") from None
+
+
+def _arg_at(text: str) -> dt.datetime:
+    """An ISO timestamp; naive means Asia/Shanghai (as departments write them)."""
+    from citydata.domain.time import LOCAL_TZ
+
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad timestamp {text!r}: expected e.g. 2026-12-02T08:30:00+08:00") from None
+    return (at if at.tzinfo else at.replace(tzinfo=LOCAL_TZ)).astimezone(dt.UTC)
 
 
 def _arg_period(pattern: str, what: str) -> Callable[[str], str]:
@@ -205,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "schema_extra, gbk_encoding, truncated (per file). Ground truth: "
                         "$CITYDATA_HOME/manifests/<department>/<resource>/<file>.manifest.json")
     g.add_argument("--out", type=Path, help="write here instead of the landing zone")
+    g.add_argument("--at", type=_arg_at, help="the delivery's time (ISO; naive = Asia/Shanghai), default now: "
+                                              "the same --seed and --at give byte-identical files")
     g.add_argument("--json", action="store_true")
 
     a = add("audit", cmd_audit, "one line per ingested file or pull, with the row accounting")
