@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from citydata.asgi import bind, serve_forever
 from citydata.config import settings
 from citydata.errors import CitydataError
 from citydata.exchange import access, access_log, catalog, mail, objections, rows
@@ -253,8 +254,9 @@ def create_app(url: str | None = None, registry: Registry | None = None) -> Fast
 
 
 def serve(host: str = "127.0.0.1", port: int = 8091) -> int:
-    """`citydata share-api`: serve until interrupted."""
-    from citydata.app.server import serve_forever
-
-    serve_forever(create_app(), host, port)
+    """`citydata share-api`: serve until interrupted (--port 0: the printed port is the one chosen)."""
+    sock = bind(host, port)
+    print(f"sharing API on http://{host}:{sock.getsockname()[1]}/share/v1 (catalog, resources, requests, "
+          "objections)", flush=True)
+    serve_forever(create_app(), sock)
     return 0

@@ -13,7 +13,7 @@ def exchange_step(step: Callable[[str], None], consumer: str = DEMO_CONSUMER, co
     """Start the API, issue a token, read the first page and print a few masked rows; returns rows read."""
     import httpx
 
-    from citydata.app.server import serve_in_thread
+    from citydata.asgi import serve_in_thread
     from citydata.config import settings
     from citydata.exchange.api import create_app
     from citydata.exchange.tokens import add_consumer

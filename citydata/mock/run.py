@@ -13,7 +13,7 @@ DEFAULT_TOKEN_ENV = "CITYDATA_PARKING_API_TOKEN"
 
 def run_mock_api(*, host: str, port: int, token: str | None, seed: int, faults: list[str], tick: float,
                  snapshot_seconds: float, rate_limit: float, sessions_per_hour: float) -> int:
-    from citydata.app.server import bind, serve_forever
+    from citydata.asgi import bind, serve_forever
     from citydata.mock.parking_api import ParkingSystem, create_app, parse_fault_specs
 
     try:
@@ -67,7 +67,7 @@ def running_mocks(seed: int = 0, *, tick: float = 2.0, db_interval: float = 5.0)
     Yields the environment the pulls need (CITYDATA_PARKING_API_URL/TOKEN, CITYDATA_HEALTH_DB_URL);
     both are stopped on exit, also when the block fails.
     """
-    from citydata.app.server import serve_in_thread
+    from citydata.asgi import serve_in_thread
     from citydata.mock.health_db import HealthDB
     from citydata.mock.parking_api import ParkingSystem, create_app
 

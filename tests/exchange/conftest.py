@@ -127,7 +127,7 @@ class Api:
 @pytest.fixture
 def api(registry: Registry, warehouse_url: str) -> Iterator[Api]:
     """The sharing API under uvicorn on a free port (socket bound before serving)."""
-    from citydata.app.server import serve_in_thread
+    from citydata.asgi import serve_in_thread
     from citydata.exchange.api import create_app
 
     server = serve_in_thread(create_app(warehouse_url, registry))

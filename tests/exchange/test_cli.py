@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
-from tests.exchange.conftest import cli
+import httpx
+
+from tests.exchange.conftest import REPO, cli, token
+from tests.helpers import wait_until
 
 
 def test_consumer_tokens_are_shown_once_and_stored_hashed(registry, warehouse_url: str) -> None:  # noqa: ANN001
@@ -60,3 +66,30 @@ def test_catalog_and_access_log_commands(registry, warehouse_url: str, tmp_path)
     assert cli("catalog", "--out", str(out)).returncode == 0 and json.loads(out.read_text())["resources"]
     log = cli("access-log", "--json")
     assert log.returncode == 0 and json.loads(log.stdout) == []
+
+
+def test_share_api_command_serves_on_the_port_it_prints(registry, warehouse_url: str) -> None:  # noqa: ANN001
+    """`citydata share-api --port 0` as a process: binds, prints its URL, answers with auth enforced."""
+    reader = token("insurer", warehouse_url)
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "CITYDATA_WAREHOUSE_URL": warehouse_url}
+    proc = subprocess.Popen([sys.executable, "-m", "citydata.app.cli", "share-api", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        head = proc.stdout.readline()
+        assert head.startswith("sharing API on http://127.0.0.1:"), head
+        base = head.split()[3].removesuffix("/share/v1")
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{base}/health", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, 60, "share-api", proc=proc)
+        assert httpx.get(f"{base}/share/v1/catalog").status_code == 401
+        shown = httpx.get(f"{base}/share/v1/catalog", headers={"Authorization": f"Bearer {reader}"})
+        assert shown.status_code == 200 and "T-OPEN" in shown.text
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from citydata.app.server import serve_in_thread
+from citydata.asgi import serve_in_thread
 from citydata.errors import CitydataError
 from citydata.mock.parking_api import Faults, ParkingSystem, create_app
 from citydata.sources.base import parse_time

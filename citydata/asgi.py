@@ -45,7 +45,7 @@ def serve_in_thread(app: object, host: str = "127.0.0.1", port: int = 0, timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise CitydataError(f"mock server on {host}:{real_port} did not start")
+            raise CitydataError(f"server on {host}:{real_port} did not start")
         time.sleep(0.02)
     return RunningServer(f"http://{host}:{real_port}", server, thread)
 
