@@ -16,9 +16,6 @@ REPO = Path(__file__).resolve().parents[1]
 # Cycles left on purpose until the branches that own these files have merged (their code moves
 # then): each entry names the modules of one cycle. Remove an entry once its cycle is gone.
 KNOWN_CYCLES: set[frozenset[str]] = {
-    # mock/generate.py's generic_rows and write_rows belong in mock/delivery.py (generate.py is
-    # being changed for `generate --at`).
-    frozenset({"citydata.mock.generate", "citydata.mock.delivery"}),
     # quality/checks.py's checks_for belongs beside SuiteCheck (checks.py is being changed for the
     # GX-free row-check path).
     frozenset({"citydata.quality.checks", "citydata.quality.suites"}),

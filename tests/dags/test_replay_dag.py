@@ -11,7 +11,7 @@ import pytest
 from citydata.app.airflow_env import dags_test
 from citydata.config import settings
 from citydata.ingest.pipeline import ingest_department
-from citydata.mock.generate import write_rows
+from citydata.mock.delivery import write_rows
 from citydata.mock.generators import render, rows_for
 from citydata.registry import load_registry
 from tests.helpers import fetch

@@ -153,7 +153,7 @@ def test_audit_rows_follow_the_contract(warehouse_url: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "parquet"])
 def test_other_formats(warehouse_url: str, fmt: str) -> None:
-    from citydata.mock.generate import write_rows
+    from citydata.mock.delivery import write_rows
 
     res = load_registry().resource("water", "meter_readings")
     rows = [reading(i) for i in range(3)]

@@ -14,7 +14,7 @@ from citydata.app.cli import main
 from citydata.config import settings
 from citydata.ingest.pipeline import ingest_department
 from citydata.ingest.replay import export_quarantine, import_corrections, replay
-from citydata.mock.generate import write_rows
+from citydata.mock.delivery import write_rows
 from citydata.mock.generators import render, rows_for
 from citydata.registry import load_registry
 from tests.helpers import fetch

@@ -168,7 +168,7 @@ def core_rows() -> int:
 
 
 def test_rejected_file_samples_are_masked(warehouse_url: str) -> None:
-    from citydata.mock.generate import write_rows
+    from citydata.mock.delivery import write_rows
     from citydata.mock.generators import render, rows_for
 
     rows = render(rows_for("health.card_visits", 10, 4, dt.datetime.now(dt.UTC)), "csv")
