@@ -9,6 +9,7 @@ Auth is a bearer token per consumer (citydata consumer add). No or bad token →
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from citydata.asgi import bind, serve_forever
+from citydata.bootstrap import ensure_schema
 from citydata.config import settings
 from citydata.errors import CitydataError
 from citydata.exchange import access, access_log, catalog, mail, objections, rows
@@ -111,22 +113,13 @@ class AccessLogMiddleware:
             await log()
 
 
-def create_app(url: str | None = None, registry: Registry | None = None) -> FastAPI:
-    """The app; the warehouse URL and registry are read once here (settings() by default)."""
-    url = url or settings().warehouse_url
-    registry = registry or load_registry()
-    from citydata.bootstrap import ensure_schema
+def _info(request: Request) -> dict:
+    return request.scope.setdefault("citydata.access", {"consumer": None, "resource": None, "cursor": None,
+                                                        "rows": [0], "detail": None})
 
-    ensure_schema(registry, url)
-    rows.warm()
-    app = FastAPI(title="citydata sharing API (共享交换)", version="1",
-                  description="Masked rows of the county sharing layer for consuming departments. See docs/exchange.md.")
-    app.add_middleware(AccessLogMiddleware, url=url)
 
-    def info(request: Request) -> dict:
-        return request.scope.setdefault("citydata.access", {"consumer": None, "resource": None, "cursor": None,
-                                                            "rows": [0], "detail": None})
-
+def _authenticator(url: str) -> Callable[[Request], str]:
+    """The consumer named by the request's bearer token, or 401; noted for the access log."""
     def auth(request: Request) -> str:
         header = request.headers.get("authorization") or ""
         scheme, _, token = header.partition(" ")
@@ -134,12 +127,36 @@ def create_app(url: str | None = None, registry: Registry | None = None) -> Fast
             consumer = consumer_for(conn, token.strip()) if scheme.lower() == "bearer" else None
         if consumer is None:
             raise ApiError(401, "unauthorized")
-        info(request)["consumer"] = consumer
+        _info(request)["consumer"] = consumer
         return consumer
+    return auth
 
+
+def create_app(url: str | None = None, registry: Registry | None = None) -> FastAPI:
+    """The app; the warehouse URL and registry are read once here (settings() by default)."""
+    url = url or settings().warehouse_url
+    registry = registry or load_registry()
+    ensure_schema(registry, url)
+    rows.warm()
+    app = FastAPI(title="citydata sharing API (共享交换)", version="1",
+                  description="Masked rows of the county sharing layer for consuming departments. See docs/exchange.md.")
+    app.add_middleware(AccessLogMiddleware, url=url)
+    auth = _authenticator(url)
+    _error_handlers(app)
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    _data_routes(app, url, registry, auth)
+    _request_routes(app, url, registry, auth)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        info(request)["detail"] = exc.code
+        _info(request)["detail"] = exc.code
         message = exc.message or MESSAGES.get(exc.code, (exc.code, exc.code))[_lang(request)]
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"error": exc.code, "message": message}, status_code=exc.status, headers=headers)
@@ -149,13 +166,12 @@ def create_app(url: str | None = None, registry: Registry | None = None) -> Fast
         status, code = ((404, "not_found") if isinstance(exc, NotFound) else
                         (400, "bad_cursor") if isinstance(exc, rows.BadCursor) else
                         (422, "refused") if isinstance(exc, Refused) else (500, "error"))
-        info(request)["detail"] = code
+        _info(request)["detail"] = code
         return JSONResponse({"error": code, "message": str(exc)}, status_code=status)
 
-    @app.get("/health")
-    def health() -> dict:
-        return {"status": "ok"}
 
+def _data_routes(app: FastAPI, url: str, registry: Registry, auth: Callable[[Request], str]) -> None:
+    """The catalogue and the masked rows."""
     @app.get("/share/v1/catalog")
     def get_catalog(request: Request, format: str = "json") -> JSONResponse:  # noqa: A002
         consumer = auth(request)
@@ -172,7 +188,7 @@ def create_app(url: str | None = None, registry: Registry | None = None) -> Fast
     def get_rows(code: str, request: Request, after: str | None = None, limit: int | None = None,
                  format: str | None = None) -> StreamingResponse:  # noqa: A002
         consumer = auth(request)
-        log = info(request)
+        log = _info(request)
         log["cursor"], log["resource"] = after, code
         resource = find_resource(registry, code)
         log["resource"] = resource.code
@@ -207,10 +223,13 @@ def create_app(url: str | None = None, registry: Registry | None = None) -> Fast
             headers["Content-Disposition"] = f'attachment; filename="{resource.code}.{fmt}"'
         return StreamingResponse(body(), media_type=rows.FORMATS[fmt], headers=headers)
 
+
+def _request_routes(app: FastAPI, url: str, registry: Registry, auth: Callable[[Request], str]) -> None:
+    """Access requests (供需对接) and objections (异议处理), filed and listed by the consumer."""
     @app.post("/share/v1/requests", status_code=201)
     def post_request(body: RequestIn, request: Request) -> dict:
         consumer = auth(request)
-        info(request)["resource"] = body.resource
+        _info(request)["resource"] = body.resource
         with transaction(url) as conn:
             req = access.request_access(conn, registry, consumer, body.resource, body.purpose,
                                         legal_basis=body.legal_basis, fields=body.fields, source="api")
@@ -236,7 +255,7 @@ def create_app(url: str | None = None, registry: Registry | None = None) -> Fast
     @app.post("/share/v1/objections", status_code=201)
     def post_objection(body: ObjectionIn, request: Request) -> dict:
         consumer = auth(request)
-        info(request)["resource"] = body.resource
+        _info(request)["resource"] = body.resource
         with transaction(url) as conn:
             obj = objections.raise_objection(conn, registry, consumer, body.resource, body.row_key, body.field,
                                              body.reason)
@@ -249,8 +268,6 @@ def create_app(url: str | None = None, registry: Registry | None = None) -> Fast
         with engine(url).connect() as conn:
             return {"objections": [{"id": o["objection_id"], **_public(o)}
                                    for o in objections.list_objections(conn, consumer=consumer)]}
-
-    return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 8091) -> int:
