@@ -135,9 +135,9 @@ def test_access_log_has_every_call_and_is_append_only(api, registry, warehouse_u
     assert len(_log(warehouse_url)) == len(calls) + 1
 
 
+@pytest.mark.pg
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)  # roles are a PostgreSQL feature
 def test_access_log_refuses_change_to_every_role_on_postgresql(api, registry, warehouse_url: str) -> None:  # noqa: ANN001
-    if not warehouse_url.startswith("postgresql"):
-        pytest.skip("roles are a PostgreSQL feature")
     api.get("/share/v1/catalog", None)
     with transaction(warehouse_url) as conn:
         with pytest.raises(Exception, match="append-only"):
