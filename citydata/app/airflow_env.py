@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -30,10 +32,57 @@ def airflow_environ(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        # Beijing time for naive datetimes; the UI's own zone and language are per browser
+        # (docs/runbook.md: "Chinese and Beijing time in the Airflow UI").
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
+        # Sized to the machine: the default of 32 task processes starved 2 cores.
+        "AIRFLOW__CORE__PARALLELISM": str(executor_slots()),
+        # A task's calls to the execution API waited 5 s by default: ReadTimeouts under load.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+        # SimpleAuthManager's "looks like production" banner on every process using PostgreSQL.
+        "AIRFLOW__LOGGING__NAMESPACE_LEVELS": QUIET_LOGGERS,
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
+    if "AIRFLOW__API_AUTH__JWT_SECRET" not in env or "AIRFLOW__API__SECRET_KEY" not in env:
+        keys = local_secrets(Path(env["AIRFLOW_HOME"]))
+        env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", keys["jwt_secret"])
+        env.setdefault("AIRFLOW__API__SECRET_KEY", keys["secret_key"])
     return env
+
+
+# Loggers whose lines are noise to an engineer: SimpleAuthManager's "looks like production" banner
+# (every process on PostgreSQL), and the task SDK's retry notices ("Starting call to … 4th time
+# calling it"): a call that finally fails is logged as an error by the task itself.
+QUIET_LOGGERS = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager=error airflow.sdk.api.client=error"
+
+
+def executor_slots() -> int:
+    """Task processes at once: two per core (tasks wait on databases and HTTP as much as they compute)."""
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+def local_secrets(airflow_home: Path) -> dict[str, str]:
+    """The JWT secret and API secret key of this Airflow home, generated once (0600).
+
+    Airflow's own generated JWT secret is 16 bytes (InsecureKeyLengthWarning); HS512 wants ≥ 64.
+    Every component must share them, so they live in a file, not in each process.
+    """
+    path = airflow_home / "citydata-secrets.json"
+    try:
+        keys = json.loads(path.read_text())
+        if len(keys.get("jwt_secret", "")) >= 86 and keys.get("secret_key"):
+            return keys
+    except (OSError, ValueError):
+        pass
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    keys = {"jwt_secret": secrets.token_urlsafe(64), "secret_key": secrets.token_urlsafe(32)}
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(keys, fh)
+    os.replace(tmp, path)
+    return json.loads(path.read_text())
 
 
 def airflow_bin() -> str:

@@ -69,6 +69,18 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from citydata.app import stack
+
+    if args.action == "up":
+        stack.up(args.host, args.port, timeout=args.timeout)
+        return 0
+    if args.action == "down":
+        stack.down(grace=args.grace)
+        return 0
+    return 0 if stack.status() else 1
+
+
 def cmd_kpi(args: argparse.Namespace) -> int:
     from citydata.kpi.present import kpi_table
     from citydata.kpi.read import read_kpis
@@ -290,6 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     qi = qsub.add_parser("import", help="store corrections from an exported CSV (action=discard closes a row)")
     qi.add_argument("file", type=Path)
     qi.add_argument("--json", action="store_true")
+
+    af = add("airflow", cmd_airflow, "start, watch and stop Airflow's components (api-server first, each waited for healthy)")
+    asub = af.add_subparsers(dest="action", required=True, metavar="ACTION")
+    aup = asub.add_parser("up", help="start api-server, dag-processor, scheduler, triggerer (and Celery workers) in order")
+    aup.add_argument("--host", help="api-server host (default 127.0.0.1, or the last `up`'s)")
+    aup.add_argument("--port", type=int, help="api-server port (default 8080, or the last `up`'s)")
+    aup.add_argument("--timeout", type=float, default=300.0, help="seconds each component may take to be healthy")
+    asub.add_parser("status", help="each component's pid and health (exit 1 unless all are healthy)")
+    adown = asub.add_parser("down", help="stop them in reverse order: SIGTERM, SIGKILL after --grace seconds")
+    adown.add_argument("--grace", type=float, default=30.0)
 
     add("env", cmd_env, "print the Airflow environment of this project (for `eval $(citydata env)`)")
     from citydata.exchange.cli import add_commands
