@@ -275,7 +275,7 @@ def build_env(cluster: Cluster, args: argparse.Namespace) -> tuple[dict[str, str
         "CITYDATA_PARKING_API_TOKEN": api_token,
         "CITYDATA_HEALTH_DB_URL": mock_db_url,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta_url,
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if args.executor == "celery" else "LocalExecutor",
         "AIRFLOW__CELERY__BROKER_URL": broker,
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + meta_url,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
@@ -315,7 +315,7 @@ def start_airflow(cluster: Cluster, env: dict[str, str], port: int) -> None:
     cluster.start("scheduler", [af, "scheduler"], env)
     cluster.start("dag-processor", [af, "dag-processor"], env)
     cluster.start("triggerer", [af, "triggerer"], env)
-    for i, name in enumerate(WORKERS, 1):
+    for i, name in enumerate(WORKERS if env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor" else (), 1):
         wenv = dict(env, CITYDATA_HOSTNAME=name,
                     AIRFLOW__CORE__HOSTNAME_CALLABLE="citydata_airflow.hostname.worker_hostname",
                     AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()))
@@ -352,8 +352,8 @@ def file_resources() -> dict[str, list[str]]:
     return {d: [r for r, res in dept.resources.items() if res.arrival == "files"] for d, dept in reg.departments.items()}
 
 
-def drop_files(cluster: Cluster, env: dict[str, str],
-               args: argparse.Namespace) -> tuple[dict[str, tuple[float, int]], dict[tuple[str, str], set[tuple]]]:
+def drop_files(cluster: Cluster, env: dict[str, str], args: argparse.Namespace
+               ) -> tuple[dict[str, tuple[float, int, float]], dict[tuple[str, str], set[tuple]]]:
     """Deliver waves of files (one per department per wave) the way departments do: write, then rename."""
     from citydata.mock.generate import generate
     from citydata.registry import load_registry
@@ -362,7 +362,7 @@ def drop_files(cluster: Cluster, env: dict[str, str],
     landing = Path(env["CITYDATA_HOME"]) / "landing"
     staging = cluster.workdir / "staging"
     per_dept = {d: rs for d, rs in file_resources().items() if rs}
-    dropped: dict[str, tuple[float, int]] = {}  # relative path → (drop time, rows)
+    dropped: dict[str, tuple[float, int, float]] = {}  # relative path → (drop time, rows, write time)
     keys: dict[tuple[str, str], set[tuple]] = {}  # (department, resource) → distinct primary keys dropped
     for wave in range(args.waves):
         for k, (dept, resources) in enumerate(sorted(per_dept.items())):
@@ -372,8 +372,9 @@ def drop_files(cluster: Cluster, env: dict[str, str],
             keys.setdefault((dept, resource), set()).update(primary_keys(src, reg.resource(dept, resource)))
             target = landing / dept / resource / src.name
             target.parent.mkdir(parents=True, exist_ok=True)
+            written = src.stat().st_mtime
             os.rename(src, target)
-            dropped[f"{dept}/{resource}/{src.name}"] = (time.time(), args.rows)
+            dropped[f"{dept}/{resource}/{src.name}"] = (time.time(), args.rows, written)
         log(f"wave {wave + 1}/{args.waves}: dropped {len(per_dept)} files")
         cluster.check_alive()
         if wave + 1 < args.waves:
@@ -398,7 +399,7 @@ def primary_keys(path: Path, resource: Any) -> set[tuple]:
 def audit_rows(warehouse_url: str, sources: list[str]) -> list[dict]:
     with psycopg.connect(libpq(warehouse_url)) as conn, conn.cursor() as cur:
         cur.execute("SELECT source, department, resource, status, rows_read, rows_loaded, rows_quarantined, "
-                    "rows_duplicate, t_landed FROM audit.ingest_log WHERE source = ANY(%s)", (sources,))
+                    "rows_duplicate, started_at, t_landed FROM audit.ingest_log WHERE source = ANY(%s)", (sources,))
         cols = [c.name for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
@@ -424,6 +425,90 @@ def core_count(warehouse_url: str, department: str, resource: str) -> int:
         return conn.execute(f'SELECT count(*) FROM core."{department}__{resource}"').fetchone()[0]
 
 
+# Stages of drop-to-queryable, in order: each is the time from the previous mark to this one.
+STAGES = [
+    ("dropped", "department write → rename into landing/"),
+    ("event", "→ watcher event (stable + poll)"),
+    ("run_created", "→ DAG run created (scheduler)"),
+    ("list_queued", "→ list_waiting queued"),
+    ("list_started", "→ list_waiting started (executor)"),
+    ("list_done", "→ list_waiting done (settle)"),
+    ("ingest_queued", "→ ingest_file queued (scheduler)"),
+    ("ingest_started", "→ ingest_file started (executor)"),
+    ("batch_open", "→ batch opened (imports, claim, checksum)"),
+    ("committed", "→ committed: queryable (read, check, load)"),
+    ("published", "→ task done (published, archived)"),
+    ("indicators", "→ kpi_rates run done (indicators)"),
+]
+
+
+def stage_times(audits: list[dict], dropped: dict[str, tuple[float, int, float]],
+                loaded_by: dict[str, list[tuple[str, dict]]], runs: dict[str, dict], tis: dict[str, list[dict]],
+                events: dict[str, list[dict]], kpi_runs: list[dict]) -> dict[str, dict[str, float]]:
+    """Per file, the epoch second of each mark in STAGES (plus "written"); marks not seen are left out.
+
+    Sources: the drop itself (write = the file's mtime), the watcher's asset event (its payload
+    names the file), Airflow's DagRun and task instances (REST API), the warehouse audit
+    (batch opened = started_at, committed = t_landed) and the first kpi_rates run after the commit.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for a in audits:
+        src = a["source"]
+        t_drop, _, written = dropped[src]
+        marks = {"written": written, "dropped": t_drop}
+        if a.get("started_at") is not None:
+            marks["batch_open"] = a["started_at"].timestamp()
+        if a.get("t_landed") is not None:
+            marks["committed"] = a["t_landed"].timestamp()
+        for _, ti in loaded_by.get(src, [])[:1]:
+            run_id = ti["dag_run_id"]
+            run = runs.get(run_id, {})
+            evs = [e for e in events.get(run_id, []) if ((e.get("extra") or {}).get("payload") or {}).get("path") == src]
+            if evs:
+                marks["event"] = _ts(evs[0]["timestamp"]).timestamp()
+            if run.get("queued_at"):
+                marks["run_created"] = _ts(run["queued_at"]).timestamp()
+            lister = [t for t in tis.get(run_id, []) if t["task_id"] == "list_waiting"]
+            for key, field, t in (("list_queued", "queued_when", lister[:1]), ("list_started", "start_date", lister[:1]),
+                                  ("list_done", "end_date", lister[:1]), ("ingest_queued", "queued_when", [ti]),
+                                  ("ingest_started", "start_date", [ti]), ("published", "end_date", [ti])):
+                if t and t[0].get(field):
+                    marks[key] = _ts(t[0][field]).timestamp()
+        if "committed" in marks:
+            after = sorted(_ts(r["end_date"]).timestamp() for r in kpi_runs
+                           if r.get("start_date") and r.get("end_date") and _ts(r["start_date"]).timestamp() >= marks["committed"])
+            if after:
+                marks["indicators"] = after[0]
+        out[src] = marks
+    return out
+
+
+def stage_durations(per_file: dict[str, dict[str, float]]) -> dict[str, list[float]]:
+    """Seconds spent in each stage (from the previous mark seen), over the files that have both marks."""
+    order = ["written"] + [k for k, _ in STAGES]
+    out: dict[str, list[float]] = {k: [] for k, _ in STAGES}
+    for marks in per_file.values():
+        prev = "written"
+        for key in order[1:]:
+            if key in marks and prev in marks:
+                out[key].append(marks[key] - marks[prev])
+            if key in marks:
+                prev = key
+    return out
+
+
+def stage_medians(per_file: dict[str, dict[str, float]]) -> dict[str, float | None]:
+    return {k: (round(statistics.median(v), 2) if v else None) for k, v in stage_durations(per_file).items()}
+
+
+def render_stages(medians: dict[str, float | None], counts: dict[str, int]) -> str:
+    lines = ["stage (median seconds over the files; each from the previous mark)"]
+    for key, label in STAGES:
+        value = medians.get(key)
+        lines.append(f"  {label:<46} {'—' if value is None else f'{value:7.2f} s'}   ({counts.get(key, 0)} files)")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--waves", type=int, default=5, help="waves of one file per department (default 5 → 20 files)")
@@ -431,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wave-interval", type=float, default=5.0, help="seconds between waves")
     p.add_argument("--poll", type=float, default=1.0, help="watcher poll interval (CITYDATA_WATCH_POLL_SECONDS)")
     p.add_argument("--timeout", type=float, default=540.0, help="overall budget for the waits, in seconds")
+    p.add_argument("--executor", choices=["celery", "local"], default="celery",
+                   help="celery: two workers as in compose (default); local: the LocalExecutor of the runbook")
     p.add_argument("--redis-db", type=int, help="Redis DB number (must be empty; default: an empty one of 15..8)")
     p.add_argument("--workdir", type=Path, help="where logs and state go (default: a temp dir, removed on success)")
     args = p.parse_args(argv)
@@ -493,9 +580,11 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             audits = wait_for(f"{len(sources)} files to land in the warehouse", all_landed, max(10, remaining() - 40))
-        except CheckFailed:
-            landed = {r["source"] for r in audit_rows(warehouse_url, sources)}
-            raise CheckFailed(f"not landed: {sorted(set(sources) - landed)}") from None
+        except CheckFailed:  # the stages of the files that did land are still measured below
+            audits = [r for r in audit_rows(warehouse_url, sources) if r["t_landed"] is not None]
+            failures.append(f"not landed: {sorted(set(sources) - {r['source'] for r in audits})}")
+            if not audits:
+                raise CheckFailed("no file landed") from None
         t_last_landed = max(r["t_landed"] for r in audits)
 
         def runs_settled() -> dict[str, list[dict]] | None:
@@ -535,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # 2. runs: asset-triggered by the watcher, succeeded, on the Celery workers
         loaded_by: dict[str, list[tuple[str, dict]]] = {}
+        tis_by_run: dict[str, list[dict]] = {}
+        events_by_run: dict[str, list[dict]] = {}
         hosts: dict[str, int] = {}
         retries: dict[str, int] = {}
         run_types: dict[str, int] = {}
@@ -548,6 +639,7 @@ def main(argv: list[str] | None = None) -> int:
                     failures.append(f"{dag_id} run {run['dag_run_id']} ({run['run_type']}) ended {run['state']}")
                 if run["run_type"] == "asset_triggered":
                     events = api.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/upstreamAssetEvents")["asset_events"]
+                    events_by_run[run["dag_run_id"]] = events
                     if not any(e.get("name") == f"landing.{dag_id.removeprefix('ingest_')}" for e in events):
                         failures.append(f"{dag_id} run {run['dag_run_id']}: not triggered by the landing watcher "
                                         f"(events: {[e.get('name') for e in events]})")
@@ -556,9 +648,9 @@ def main(argv: list[str] | None = None) -> int:
                     if ti["state"] == "skipped" and not ti.get("hostname"):
                         continue  # never ran: nothing left to map (an earlier run took the files) or no source
                     hosts[ti.get("hostname") or "?"] = hosts.get(ti.get("hostname") or "?", 0) + 1
-                    if ti.get("hostname") not in WORKERS:
+                    if args.executor == "celery" and ti.get("hostname") not in WORKERS:
                         failures.append(f"{label} ran on {ti.get('hostname')!r}, not on a Celery worker")
-                    if ti.get("queue") != "default":  # the Celery queue both workers consume
+                    if args.executor == "celery" and ti.get("queue") != "default":  # both workers consume it
                         failures.append(f"{label} went to queue {ti.get('queue')!r}, not the workers' 'default'")
                     if ti["state"] not in ("success", "skipped"):
                         failures.append(f"{label} ended {ti['state']}")
@@ -566,6 +658,7 @@ def main(argv: list[str] | None = None) -> int:
                         retries[ti["task_id"]] = retries.get(ti["task_id"], 0) + 1
                     if ti["task_id"] == "ingest_file" and ti["state"] == "success":
                         loaded_by.setdefault(ti.get("rendered_map_index") or "", []).append((run["run_type"], ti))
+                    tis_by_run.setdefault(run["dag_run_id"], []).append(ti)
         for src in sources:
             runs_for = [rt for rt, _ in loaded_by.get(src, [])]
             if runs_for != ["asset_triggered"]:
@@ -595,10 +688,18 @@ def main(argv: list[str] | None = None) -> int:
             "latency_s": {"p50": round(statistics.median(latencies), 2), "p95": round(percentile(latencies, 95), 2),
                           "min": round(latencies[0], 2), "max": round(latencies[-1], 2)},
             "drop_to_last_landed_s": round(t_last_landed.timestamp() - t_drop0, 1),
+            "latencies_s": [round(x, 2) for x in latencies], "executor": args.executor,
+            "load_average": [round(x, 1) for x in os.getloadavg()],
         })
         log(f"drop-to-queryable latency over {len(latencies)} files: p50 {summary['latency_s']['p50']} s, "
             f"p95 {summary['latency_s']['p95']} s (min {summary['latency_s']['min']}, max {summary['latency_s']['max']})")
         log(f"task instances per host: {hosts}; runs by type: {run_types}")
+        runs_by_id = {r["dag_run_id"]: r for rs in new_runs.values() for r in rs}
+        kpi_runs = [r for r in new_runs.get("kpi_rates", []) if r["state"] == "success"]
+        per_file = stage_times(audits, dropped, loaded_by, runs_by_id, tis_by_run, events_by_run, kpi_runs)
+        summary["stages_median_s"] = stage_medians(per_file)
+        summary["stage_files"] = {k: len(v) for k, v in stage_durations(per_file).items()}
+        print(render_stages(summary["stages_median_s"], summary["stage_files"]), flush=True)
     except CheckFailed as exc:
         failures.append(str(exc))
     except KeyboardInterrupt:

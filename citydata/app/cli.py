@@ -55,6 +55,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.live is not None:
+        from citydata.app.live import run_live
+
+        return run_live(args.live, seed=args.seed, every_seconds=args.every)
     from citydata.app.demo import run_demo
 
     return run_demo(rows=args.rows, seed=args.seed, as_json=args.json)
@@ -116,6 +120,26 @@ def _arg_date(text: str) -> str:
         return dt.date.fromisoformat(text).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad date {text!r}: expected YYYY-MM-DD") from None
+
+
+def _arg_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 24 * 60:
+        raise argparse.ArgumentTypeError(f"bad number of minutes {text!r}: expected 0 < MINUTES <= 1440")
+    return value
+
+
+def _arg_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 5:
+        raise argparse.ArgumentTypeError(f"bad number of seconds {text!r}: expected at least 5")
+    return value
 
 
 def _arg_at(text: str) -> dt.datetime:
@@ -244,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--rows", type=int, default=200)
     d.add_argument("--seed", type=int, default=2022)
     d.add_argument("--json", action="store_true")
+    d.add_argument("--live", type=_arg_minutes, metavar="MINUTES",
+                   help="run the platform (api-server, scheduler, dag-processor, triggerer) for MINUTES while the "
+                        "mock departments deliver in real time; then the indicators of that window")
+    d.add_argument("--every", type=_arg_seconds, default=120.0, metavar="SECONDS",
+                   help="with --live: remote-read meters report every SECONDS (default 120)")
 
     k = add("kpi", cmd_kpi, "indicators per department and county-wide against the targets")
     k.add_argument("--period", choices=["day", "month", "quarter"], default="day")

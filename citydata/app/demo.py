@@ -134,6 +134,9 @@ def run_demo(rows: int = 200, seed: int = 2022, as_json: bool = False) -> int:
         outbox_step(_step, since=started_at)  # quality emails to owners, alerts to engineers
         failed += kpi_step(_step)
         exchange_step(_step)  # a consumer department reads a shared resource through the sharing API
+        print("\nThis run delivered a whole day at once, so the real-time rates are honestly low. To see the\n"
+              "platform as it is meant to run (Airflow components up, departments delivering every few\n"
+              "minutes, indicators of that window): citydata demo --live 10")
     if failed:
         print(f"citydata: error: DAG run(s) failed: {', '.join(failed)}", flush=True)
         return 1

@@ -123,19 +123,28 @@ def _signatures(files: list[Landed]) -> dict[Path, Signature | None]:
 
 
 def settled(files: list[Landed], seconds: float | None = None) -> list[Landed]:
-    """The files whose size and mtime stayed the same over ``seconds`` (one wait for all of them).
+    """The files whose size and mtime stayed the same over ``seconds``.
 
     Every path that takes files (cron fallback, manual runs, the DAG's list) goes through here, as
-    the watcher's two polls do: a department writing straight to the final name is left alone
-    until it stops. A file that changes later, while it is read, is caught by the read-time check.
+    the watcher does: a department writing straight to the final name is left alone until it
+    stops. Every write moves the mtime, so a file whose mtime is already ``seconds`` old has not
+    changed for that long and is taken without waiting; for younger files one wait (until the
+    youngest is ``seconds`` old, never longer than ``seconds``) and a second look decide. (This
+    trusts the writer's clock to within the settle time, as any mtime comparison does.) A file
+    that changes later, while it is read, is caught by the read-time check.
     """
     seconds = stable_seconds() if seconds is None else seconds
     if not files or seconds <= 0:
         return files
     first = _signatures(files)
-    time.sleep(seconds)
-    second = _signatures(files)
-    moving = [f for f in files if first[f.path] is None or first[f.path] != second[f.path]]
+    now_ns = time.time_ns()
+    ages = {f.path: (now_ns - sig[1]) / 1e9 for f in files if (sig := first[f.path]) is not None}
+    young = [f for f in files if ages.get(f.path, 0.0) < seconds]
+    if not young:
+        return files
+    time.sleep(min(seconds, seconds - min(ages.get(f.path, 0.0) for f in young)))  # until the youngest is old enough
+    second = _signatures(young)
+    moving = [f for f in young if first[f.path] is None or first[f.path] != second[f.path]]
     for f in moving:
         log.info("%s is still being written (size or mtime changed over %.1f s): left for the next run",
                  f.relative, seconds)

@@ -3,8 +3,11 @@
 Pure logic, no Airflow: `plugins/citydata_airflow/triggers.py` drives it from the triggerer so
 that a stable file schedules its department's ingest DAG through an asset event.
 
-- A file is *stable* when two consecutive polls saw the same size and mtime: the department
-  finished writing it (names starting with `.` or ending in `.part`/`.tmp` are never looked at).
+- A file is *stable* when two consecutive polls saw the same size and mtime, or at once when its
+  mtime is already the settle time (CITYDATA_STABLE_SECONDS) old: every write moves the mtime, so
+  such a file has not changed for that long — a department writing elsewhere and renaming into
+  the landing zone is announced on the first listing (names starting with `.` or ending in
+  `.part`/`.tmp` are never looked at).
 - An announced (path, size, mtime) is remembered in a small JSON state file, written atomically
   before the event is emitted, so a triggerer restart neither announces it again nor re-triggers
   forever a file that stays in the landing zone (ingest failing, DAG paused). The trade-off is
@@ -24,6 +27,7 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +38,7 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 Signature = tuple[int, int]  # (size in bytes, mtime in ns)
 
-DEFAULT_POLL_SECONDS = 10.0
+DEFAULT_POLL_SECONDS = 1.0  # a listing of a few folders: cheap enough to do every second
 DEFAULT_FALLBACK_CRON = "*/15 * * * *"
 DEFAULT_PULL_CRON = "*/5 * * * *"
 _CRON = re.compile(r"^\S+(\s+\S+){4}$")
@@ -102,15 +106,17 @@ def _add(out: dict[str, Signature], entry: os.DirEntry, relative: str) -> None:
 class LandingWatch:
     """Stability and memory for one department's landing folder."""
 
-    def __init__(self, department: str, state_path: Path | None) -> None:
+    def __init__(self, department: str, state_path: Path | None, settle_seconds: float = 0.0) -> None:
         self.department = department
         self.state_path = state_path
+        self.settle_ns = int(settle_seconds * 1e9)  # 0: only two equal polls make a file stable
         self.announced: dict[str, Signature] = self._load()
         self._previous: dict[str, Signature] | None = None  # not persisted: stability is re-proven after a restart
 
-    def poll(self, snapshot: dict[str, Signature]) -> list[Announcement]:
-        """Files stable since the previous poll and not yet announced with this size/mtime, oldest first."""
+    def poll(self, snapshot: dict[str, Signature], now_ns: int | None = None) -> list[Announcement]:
+        """Files stable (see the module docstring) and not yet announced with this size/mtime, oldest first."""
         previous = self._previous or {}
+        now_ns = time.time_ns() if now_ns is None else now_ns
         self._previous = dict(snapshot)
         gone = [p for p in self.announced if p not in snapshot]
         for p in gone:
@@ -120,7 +126,8 @@ class LandingWatch:
         fresh = [
             Announcement(self.department, path, *sig)
             for path, sig in snapshot.items()
-            if previous.get(path) == sig and self.announced.get(path) != sig
+            if self.announced.get(path) != sig
+            and (previous.get(path) == sig or (self.settle_ns and now_ns - sig[1] >= self.settle_ns))
         ]
         return sorted(fresh, key=lambda a: (a.mtime_ns, a.path))
 
@@ -159,7 +166,7 @@ def state_path(home: Path, department: str) -> Path:
 
 
 def poll_seconds() -> float:
-    """CITYDATA_WATCH_POLL_SECONDS: how often the watcher lists a landing folder (default 10 s)."""
+    """CITYDATA_WATCH_POLL_SECONDS: how often the watcher lists a landing folder (default 1 s)."""
     raw = os.environ.get("CITYDATA_WATCH_POLL_SECONDS") or str(DEFAULT_POLL_SECONDS)
     try:
         value = float(raw)

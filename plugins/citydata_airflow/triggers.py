@@ -22,7 +22,8 @@ class LandingZoneTrigger(BaseEventTrigger):
     :param landing_dir: absolute landing-zone root (the same mount in every container).
     :param state_path: JSON file keeping announced (path, size, mtime) across triggerer restarts;
         one watcher per department must own it.
-    :param poll_seconds: time between two listings; a file is stable after two equal listings.
+    :param poll_seconds: time between two listings; a file is stable after two equal listings, or on
+        the first when its mtime is already CITYDATA_STABLE_SECONDS old (citydata.ingest.watch).
     """
 
     def __init__(self, *, department: str, landing_dir: str, state_path: str, poll_seconds: float = 10.0) -> None:
@@ -40,10 +41,11 @@ class LandingZoneTrigger(BaseEventTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from citydata.ingest.watch import LandingWatch, scan  # triggerer side only: DAG parsing stays light
+        from citydata.ingest.landing import stable_seconds  # triggerer side only: DAG parsing stays light
+        from citydata.ingest.watch import LandingWatch, scan
 
         # File I/O runs in a thread: the triggerer's event loop serves every other trigger too.
-        watch = await asyncio.to_thread(LandingWatch, self.department, Path(self.state_path))
+        watch = await asyncio.to_thread(LandingWatch, self.department, Path(self.state_path), stable_seconds())
         landing = Path(self.landing_dir)
         self.log.info("watching %s (poll %ss, %d files remembered)", landing / self.department,
                       self.poll_seconds, len(watch.announced))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from citydata.config import settings
 from citydata.ingest import landing, tasks
 from citydata.registry import load_registry
@@ -52,3 +54,33 @@ def test_ingest_path_skips_a_file_that_is_no_longer_waiting(home: Path) -> None:
     assert not f.exists()
     again = tasks.ingest_path("water", "water/meter_readings/r.csv")
     assert again["status"] == "skipped" and again["reason"] == "no longer waiting (already processed)"
+
+
+def test_settle_waits_only_for_files_younger_than_the_settle_time(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write moves the mtime: a file already quiet for the settle time is taken without a wait;
+    for a young one the wait lasts until it is old enough, and a file that moved meanwhile is left."""
+    import time
+
+    folder = home / "landing" / "water" / "meter_readings"
+    folder.mkdir(parents=True)
+    old, young = folder / "old.csv", folder / "young.csv"
+    for p in (old, young):
+        p.write_text("a\n")
+    now = time.time_ns()
+    os.utime(old, ns=(now - 200 * 10**9, now - 200 * 10**9))
+    os.utime(young, ns=(now - 10**9, now - 10**9))
+    files = [landing.Landed(old, "water", "meter_readings"), landing.Landed(young, "water", "meter_readings")]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if grow:
+            young.write_text("a\nb\n")
+
+    monkeypatch.setattr(landing.time, "sleep", sleep)
+    grow = False
+    assert landing.settled(files[:1], 100.0) == files[:1] and waits == []
+    assert landing.settled(files, 100.0) == files
+    assert len(waits) == 1 and 50 < waits[0] < 100  # the young file was ~1 s old: about 99 s more, not 100
+    grow = True
+    assert landing.settled(files, 100.0) == files[:1]

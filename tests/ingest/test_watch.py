@@ -53,6 +53,23 @@ def test_a_file_is_announced_once_after_two_equal_polls(tmp_path: Path) -> None:
     assert watch.poll(scan(landing, "water")) == []
 
 
+def test_a_file_quiet_for_the_settle_time_is_announced_at_first_sight(tmp_path: Path) -> None:
+    """Written elsewhere and renamed in (mtime older than the settle time): no second poll needed;
+    a file written just now still waits for two equal polls."""
+    landing = tmp_path / "landing"
+    watch = LandingWatch("water", None, settle_seconds=2.0)
+    now = 10_000_000_000_000
+    write(landing, "water/meter_readings/old.csv", "1", mtime=now - 2_000_000_000)
+    write(landing, "water/meter_readings/new.csv", "1", mtime=now - 500_000_000)
+    [ann] = watch.poll(scan(landing, "water"), now_ns=now)
+    assert ann.path == "water/meter_readings/old.csv"
+    watch.remember(ann)
+    [ann] = watch.poll(scan(landing, "water"), now_ns=now + 1_000_000_000)  # unchanged since the first look
+    assert ann.path == "water/meter_readings/new.csv"
+    plain = LandingWatch("water", None)  # no settle time: only two equal polls count
+    assert plain.poll(scan(landing, "water"), now_ns=now) == []
+
+
 def test_memory_survives_a_restart_and_forgets_files_that_left(tmp_path: Path) -> None:
     landing, state = tmp_path / "landing", tmp_path / "watch" / "water.json"
     f = write(landing, "water/meters/m.csv", mtime=5_000)
@@ -109,7 +126,7 @@ def test_an_unreadable_state_file_starts_empty_instead_of_crashing(tmp_path: Pat
 def test_schedule_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("CITYDATA_WATCH_POLL_SECONDS", "CITYDATA_INGEST_FALLBACK_CRON", "CITYDATA_PULL_CRON"):
         monkeypatch.delenv(var, raising=False)
-    assert (poll_seconds(), fallback_cron(), pull_cron()) == (10.0, "*/15 * * * *", "*/5 * * * *")
+    assert (poll_seconds(), fallback_cron(), pull_cron()) == (1.0, "*/15 * * * *", "*/5 * * * *")
     monkeypatch.setenv("CITYDATA_WATCH_POLL_SECONDS", "0.5")
     monkeypatch.setenv("CITYDATA_PULL_CRON", "*/2 * * * *")
     assert (poll_seconds(), pull_cron()) == (0.5, "*/2 * * * *")
