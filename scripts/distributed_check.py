@@ -451,6 +451,13 @@ def stage_times(audits: list[dict], dropped: dict[str, tuple[float, int, float]]
     names the file), Airflow's DagRun and task instances (REST API), the warehouse audit
     (batch opened = started_at, committed = t_landed) and the first kpi_rates run after the commit.
     """
+    announced: dict[str, float] = {}  # a file may be loaded by a run another file's event started
+    for evs in events.values():
+        for e in evs:
+            path = ((e.get("extra") or {}).get("payload") or {}).get("path")
+            if path:
+                t = _ts(e["timestamp"]).timestamp()
+                announced[path] = min(t, announced.get(path, t))
     out: dict[str, dict[str, float]] = {}
     for a in audits:
         src = a["source"]
@@ -463,9 +470,8 @@ def stage_times(audits: list[dict], dropped: dict[str, tuple[float, int, float]]
         for _, ti in loaded_by.get(src, [])[:1]:
             run_id = ti["dag_run_id"]
             run = runs.get(run_id, {})
-            evs = [e for e in events.get(run_id, []) if ((e.get("extra") or {}).get("payload") or {}).get("path") == src]
-            if evs:
-                marks["event"] = _ts(evs[0]["timestamp"]).timestamp()
+            if src in announced:
+                marks["event"] = announced[src]
             if run.get("queued_at"):
                 marks["run_created"] = _ts(run["queued_at"]).timestamp()
             lister = [t for t in tis.get(run_id, []) if t["task_id"] == "list_waiting"]

@@ -4,6 +4,7 @@ resource reaches depends on the machine's load, so the test checks that what is 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -29,7 +30,9 @@ def test_live_mode_delivers_in_real_time_and_reports_what_landed(tmp_path: Path)
     eng = create_engine(f"sqlite:///{home / 'warehouse.db'}")
     try:
         with eng.connect() as conn:
-            audits = conn.execute(text("SELECT department, resource, source, source_kind, status FROM audit.ingest_log")).all()
+            # the embedded default (SQLite) names tables <schema>__<table>
+            audits = conn.execute(text("SELECT department, resource, source, source_kind, status "
+                                       "FROM audit__ingest_log")).all()
             remote = [a for a in audits if "_remote_" in a.source]
             # 2 minutes every 30 s: four deliveries per remote-read utility, each loaded (water with a few defects)
             assert {(a.department, len([b for b in remote if b.department == a.department])) for a in remote} == {
@@ -39,15 +42,21 @@ def test_live_mode_delivers_in_real_time_and_reports_what_landed(tmp_path: Path)
             pulled = {a.department for a in audits if a.source_kind != "file" and a.status in ("loaded", "partial")}
             assert {"parking", "health"} <= pulled  # pulled on their cron while the API and database changed
             res = {(r.department, r.resource): r for r in conn.execute(text(
-                "SELECT * FROM kpi.resource_rates WHERE period_type = 'window'")).all()}
-            start, end = res[("water", "meter_readings")].period_start, res[("water", "meter_readings")].period_end
-            core = conn.execute(text('SELECT count(*) FROM core."water__meter_readings" '
-                                     "WHERE reading_time >= :s AND reading_time < :e"), {"s": start, "e": end}).scalar_one()
-            assert res[("water", "meter_readings")].records == core > 0  # counted from what landed
-            county = conn.execute(text("SELECT * FROM kpi.rates WHERE period_type = 'window' "
+                "SELECT * FROM kpi__resource_rates WHERE period_type = 'window'")).all()}
+            wm = res[("water", "meter_readings")]
+            start, end = _utc(wm.period_start), _utc(wm.period_end)
+            core = sum(1 for (t,) in conn.execute(text("SELECT reading_time FROM core__water__meter_readings"))
+                       if start <= _utc(t) < end)
+            assert wm.records == core > 0  # counted from what landed
+            county = conn.execute(text("SELECT * FROM kpi__rates WHERE period_type = 'window' "
                                        "AND department = 'county'")).one()
             in_scope = [r for r in res.values() if r.in_scope]
             assert county.resources_in_scope == len(in_scope)
             assert county.resources_collected_rt == sum(1 for r in in_scope if r.collected_rt)
     finally:
         eng.dispose()
+
+
+def _utc(value: object) -> dt.datetime:
+    t = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)

@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "distributed_check.py"
 # Bounds the waits of a failing or CPU-starved run; a passing run ends as soon as everything landed.
-BUDGET_S = float(os.environ.get("CITYDATA_DIST_BUDGET_S", "540"))
+BUDGET_S = float(os.environ.get("CITYDATA_DIST_BUDGET_S", "900"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.pg, pytest.mark.airflow]
 
@@ -65,12 +65,16 @@ def test_watcher_triggers_celery_runs_that_load_every_file_exactly_once(
         lat = summary["latency_s"]
         print(f"\ndistributed check: {summary['files']} files, drop-to-queryable latency "
               f"p50 {lat['p50']:.1f} s, p95 {lat['p95']:.1f} s")
+        print("\n".join(line for line in out.splitlines() if line.startswith(("stage ", "  "))))
     assert summary["failures"] == [], summary["failures"]
     assert proc.returncode == 0
     assert summary["files"] >= 20
     assert set(summary["task_instances_per_host"]) <= {"citydata-worker-1", "citydata-worker-2"}
     assert summary["runs_by_type"].get("asset_triggered", 0) >= 4
     assert 0 < summary["latency_s"]["p50"] <= summary["latency_s"]["p95"]
+    stages = summary["stages_median_s"]  # every stage was seen for every file (the marks come from real runs)
+    assert set(stages) >= {"event", "run_created", "ingest_started", "committed"}
+    assert all(summary["stage_files"][k] == summary["files"] for k in ("event", "run_created", "committed"))
 
 
 def _kill_leftovers(pgids: Path) -> None:
