@@ -11,11 +11,15 @@ printed; the warehouse and Airflow's state stay for the dashboard and `citydata 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from citydata.app.audit import audit_rows
 from citydata.app.platform import running_platform
 from citydata.config import settings
+from citydata.errors import CitydataError
 from citydata.kpi.compute import compute_period
 from citydata.kpi.periods import Period, shanghai_iso
 from citydata.kpi.present import kpi_table
@@ -26,8 +30,10 @@ from citydata.mock.run import patched_environ, running_mocks
 from citydata.registry import load_registry
 from citydata.render.table import render_table
 
-# The live platform's cadences: a watcher listing every second, pulls every minute.
-LIVE_ENV = {"CITYDATA_WATCH_POLL_SECONDS": "1", "CITYDATA_PULL_CRON": "* * * * *"}
+T = TypeVar("T")
+# The live platform's cadences: a watcher listing every second, pulls every minute; at most 4 tasks at once.
+LIVE_ENV = {"CITYDATA_WATCH_POLL_SECONDS": "1", "CITYDATA_PULL_CRON": "* * * * *",
+            "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4")}  # 2 cores: 4 tasks at a time
 
 
 def _say(msg: str) -> None:
@@ -40,8 +46,14 @@ def _wait_until(when: dt.datetime, check: object) -> None:
         time.sleep(min(left, 2.0))
 
 
-def _processed(sources: set[str]) -> set[str]:
-    return {a["source"] for a in audit_rows() if a["source"] in sources}
+def _processed(sources: set[str]) -> set[str] | None:
+    """The delivered files the audit has seen; None while the embedded warehouse is busy (locked)."""
+    try:
+        return {a["source"] for a in audit_rows() if a["source"] in sources}
+    except CitydataError as exc:
+        if "locked" not in str(exc):
+            raise
+        return None
 
 
 def window_indicators(start: dt.datetime, end: dt.datetime) -> tuple[list[dict], list[dict]]:
@@ -51,6 +63,18 @@ def window_indicators(start: dt.datetime, end: dt.datetime) -> tuple[list[dict],
     compute_period(period, registry)
     data = stored(period)
     return build_rows(period, data, registry), data["resources"]
+
+
+def _retry_locked(fn: Callable[[], T], attempts: int = 10) -> T:
+    """fn(), again after a pause while the embedded (SQLite) warehouse is locked by a finishing task."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except CitydataError as exc:
+            if "locked" not in str(exc) or i == attempts - 1:
+                raise
+            time.sleep(5)
+    raise AssertionError("unreachable")
 
 
 def resource_table(resources: list[dict]) -> str:
@@ -83,14 +107,16 @@ def run_live(minutes: float, *, seed: int = 2022, fleet: int = 200, every_second
                 _say(f"{d.department}.{d.resource} ({d.kind}): {path.name}")
         _say(f"deliveries done ({len(sources)} files); waiting for them to land")
         deadline = time.monotonic() + settle_timeout
-        while (done := _processed(sources)) != sources and time.monotonic() < deadline:
+        done: set[str] = set()
+        while done != sources and time.monotonic() < deadline:
             platform.check_alive()
             time.sleep(3)
+            done = _processed(sources) or done
         missing = sorted(sources - done)
         if missing:
             _say(f"{len(missing)} file(s) not processed within {settle_timeout:.0f}s: {', '.join(missing[:5])}")
         time.sleep(65)  # one more pull of parking and health after the last files
-    rows, resources = window_indicators(start, end)
+    rows, resources = _retry_locked(lambda: window_indicators(start, end))
     print(f"\n==> live window {shanghai_iso(start)} .. {shanghai_iso(end)} (records by event time; as of now)")
     print(resource_table(resources))
     print()

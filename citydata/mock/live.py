@@ -20,7 +20,7 @@ from pathlib import Path
 
 from citydata.mock import defects as dfx
 from citydata.mock import generators
-from citydata.mock.generate import write_rows
+from citydata.mock.delivery import write_rows
 from citydata.registry import Registry
 
 UTILITIES = ("water", "gas")

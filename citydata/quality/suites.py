@@ -134,6 +134,12 @@ def _gx_module() -> Any:
     return _STATE["gx"]
 
 
+def warm() -> None:
+    """Import GX and build its context now (seconds; far more on a starved machine), e.g. before a
+    write transaction opens: on SQLite the whole warehouse is locked while one is open."""
+    _batch_definition()
+
+
 def _batch_definition() -> Any:
     """An ephemeral context with one pandas dataframe asset; batches are passed per call."""
     if "bd" not in _STATE:
