@@ -11,6 +11,8 @@ CITYDATA_BENCH_KPI_ROWS_PER_DAY (10000000: the measured day), CITYDATA_BENCH_KPI
 (1000000: the day before it, for comparison), CITYDATA_BENCH_KPI_DAYS (30), CITYDATA_BENCH_SHARE_ROWS
 (CITYDATA_BENCH_ROWS: the resource the sharing API serves),
 CITYDATA_BENCH_PG_URL (admin URL; default CITYDATA_TEST_PG_URL or the local `test` database).
+Drop-to-queryable latency through the real Airflow components (bench/latency.py, its knobs there)
+runs last; its stage table and `drop_to_queryable files=N p50=…s p95=…s max=…s` end the output.
 """
 
 from __future__ import annotations
@@ -297,6 +299,7 @@ def main() -> int:
         rows += guarded("kpi_rates, one day over 30 days of history", lambda: kpi_rows(detail))
         rows += guarded("validation (bench/bench_validation.py)", validation_rows)
         rows += guarded("sharing API (bench/share_api.py)", lambda: share_api_rows(detail))
+        rows += guarded("drop-to-queryable (bench/latency.py)", lambda: latency_rows(detail))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         detail["load_average_before_after"] = [round(x, 1) for x in (load_before[0], os.getloadavg()[0])]
@@ -308,6 +311,8 @@ def main() -> int:
         out.write_text(json.dumps({"timestamp": stamp, "rows": rows, "detail": detail}, ensure_ascii=False, indent=2))
         print(f"\nwritten {out.relative_to(REPO)}; {detail['wall_s']:.0f} s in all; load average "
               f"{detail['load_average_before_after'][0]} → {detail['load_average_before_after'][1]} on {os.cpu_count()} cores")
+        if "latency" in detail:  # bench/latency.py's stage table and its last line
+            print(f"\n{detail['latency']['stages']}\n{detail['latency']['line']}")
     return 0
 
 
@@ -346,6 +351,25 @@ def share_api_rows(detail: dict) -> list[dict]:
                        f"{spread(r[f'{fmt}_s'])}; {r[f'{fmt}_bytes'] / 2**20:.1f} MiB"))
     out.append(row("sharing API server peak RSS", r["rss_peak_mib"], "MiB", "—", None,
                    f"idle {r['rss_idle_mib']:.0f} MiB; pages stream in {65536:,}-row record batches"))
+    return out
+
+
+def latency_rows(detail: dict) -> list[dict]:
+    """Drop-to-queryable through the real components, LocalExecutor and Celery (bench/latency.py)."""
+    import latency
+
+    result = latency.run()
+    runs = result["runs"]
+    detail["latency"] = {"runs": runs, "stages": latency.stage_table(runs),
+                         "line": latency.latency_line(result["latencies_s"])}
+    out = []
+    for r in runs:
+        lat = r.get("latencies_s") or []
+        p95 = latency.percentile(lat, 95) if lat else None
+        out.append(row(f"drop-to-queryable p95, {r['executor']} executor", p95, "s", "≤ 30 (quiet machine)",
+                       None if p95 is None else p95 <= 30,
+                       f"{len(lat)} files; load average {r.get('load_average_before')}; "
+                       f"failures: {'; '.join(r.get('failures') or []) or 'none'}"[:300]))
     return out
 
 

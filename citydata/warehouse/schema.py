@@ -50,11 +50,14 @@ def add_new_columns(conn: Connection, layer: str, resource: Resource) -> list[st
     return [f.name for f in added]
 
 
+SCHEMA_LOCK = 7160321  # the advisory lock every schema set-up holds (PostgreSQL)
+
+
 def ensure_warehouse(conn: Connection, registry: Registry) -> None:
     """Schemas, base tables and every resource's core table (safe to repeat); see citydata.bootstrap."""
     if conn.dialect.name == "postgresql":
         # Concurrent first runs would race on CREATE SCHEMA; serialise them.
-        conn.execute(text("SELECT pg_advisory_xact_lock(7160321)"))
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})"))
         for layer in LAYERS:
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {layer}"))
     run_file(conn, "ddl/base.sql")

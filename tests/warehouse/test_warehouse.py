@@ -22,6 +22,48 @@ def test_schema_creation_is_idempotent(warehouse_url: str) -> None:
             assert conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one() == 0
 
 
+def test_schema_set_up_is_skipped_while_registry_sql_and_code_are_unchanged(warehouse_url: str, tmp_path: Path) -> None:
+    """Every task process calls ensure_schema: with the recorded fingerprint it does no DDL and takes no lock;
+    a warehouse without it (new, or set up by an older version) and a changed registry get the full set-up."""
+    import shutil
+
+    from citydata.bootstrap import fingerprint
+    from citydata.warehouse.db import qualify
+
+    reg = load_registry()
+    ensure_schema(reg, warehouse_url)
+    with engine(warehouse_url).connect() as conn:
+        d = conn.dialect.name
+        state = qualify("meta", "schema_state", d)
+        assert conn.execute(text(f"SELECT fingerprint FROM {state}")).scalar_one() == fingerprint(str(reg.path))
+    kpi_gaps = qualify("kpi", "gaps", d)
+    with transaction(warehouse_url) as conn:
+        conn.execute(text(f"DROP TABLE {kpi_gaps}"))  # something the set-up would recreate
+    ensure_schema(reg, warehouse_url)
+    with engine(warehouse_url).connect() as conn:
+        assert not _exists(conn, kpi_gaps)  # skipped: nothing was expected to change
+    with transaction(warehouse_url) as conn:
+        conn.execute(text(f"DELETE FROM {state}"))
+    ensure_schema(reg, warehouse_url)
+    with engine(warehouse_url).connect() as conn:
+        assert _exists(conn, kpi_gaps)
+    changed = tmp_path / "departments.yaml"
+    shutil.copy(reg.path, changed)
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert fingerprint(str(changed)) != fingerprint(str(reg.path))
+
+
+def _exists(conn: object, table: str) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with conn.begin_nested():  # type: ignore[attr-defined]
+            conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))  # type: ignore[attr-defined]
+        return True
+    except DBAPIError:
+        return False
+
+
 def test_render_maps_layers_only_on_sqlite() -> None:
     sql = "SELECT x FROM core.water__meters JOIN audit.ingest_log ON {{col}} = 1 -- {{t_timestamp}}"
     assert render(sql, "postgresql", col="a") == "SELECT x FROM core.water__meters JOIN audit.ingest_log ON a = 1 -- TIMESTAMPTZ"

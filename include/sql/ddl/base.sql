@@ -56,3 +56,11 @@ CREATE TABLE IF NOT EXISTS meta.watermarks (
     updated_at {{t_timestamp}} NOT NULL,
     PRIMARY KEY (department, resource, source)
 );
+
+-- The fingerprint (registry, SQL files, code) of the last complete schema set-up: a process
+-- whose fingerprint matches skips the DDL and its lock (citydata/bootstrap.py). One row.
+CREATE TABLE IF NOT EXISTS meta.schema_state (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    applied_at {{t_timestamp}} NOT NULL
+);
