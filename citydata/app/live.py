@@ -87,7 +87,7 @@ def resource_table(resources: list[dict]) -> str:
 
 
 def run_live(minutes: float, *, seed: int = 2022, fleet: int = 200, every_seconds: float = 120.0,
-             settle_timeout: float = 600.0) -> int:
+             settle_timeout: float = 1200.0) -> int:
     """Run the platform for ``minutes`` of deliveries, then wait for them to land and print the window's indicators."""
     cfg = settings()
     registry = load_registry()
@@ -95,7 +95,7 @@ def run_live(minutes: float, *, seed: int = 2022, fleet: int = 200, every_second
     with running_mocks(seed) as mock_env, patched_environ({**mock_env, **LIVE_ENV}), \
             running_platform({**mock_env, **LIVE_ENV}) as platform:
         _say(f"Airflow UI {platform.api_url}/ (dashboard: {platform.api_url}/citydata/); logs {platform.logs}")
-        start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # readings are stamped to the minute
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0)  # readings are stamped to the second
         end = start + dt.timedelta(minutes=minutes)
         deliveries = live.plan(start, end, every_seconds, registry)
         sources: set[str] = set()

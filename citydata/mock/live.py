@@ -1,7 +1,7 @@
 """Mock departments delivering in real time (`citydata demo --live`): what each sends, and when.
 
 - remote-read water and gas meters report every few minutes: one reading per active remote meter
-  at the delivery's minute, in a small file written as `.part` and renamed when complete; the
+  at the delivery's time, in a small file written as `.part` and renamed when complete; the
   water files carry a few row defects (quarantined, never rejected);
 - manual readings (meters read by hand, taken during the day's working hours) and the gas
   door-to-door inspections arrive as one late batch at the end, as they do at the end of the day;
@@ -54,8 +54,8 @@ def plan(start: dt.datetime, end: dt.datetime, every_seconds: float, registry: R
 
 
 def remote_readings(utility: str, fleet: int, seed: int, at: dt.datetime) -> list[dict]:
-    """Each active remote meter's reading at the delivery's minute (what a remote-read system sends)."""
-    t = at.astimezone(dt.UTC).replace(second=0, microsecond=0)
+    """Each active remote meter's reading at the delivery's second (what a remote-read system sends)."""
+    t = at.astimezone(dt.UTC).replace(microsecond=0)
     meters = [generators.meter(seed, utility, i) for i in range(fleet)]
     return [{"meter_id": m.meter_id, "reading_time": t, "reading_m3": m.reading(t), "battery_pct": m.battery(t),
              "read_method": "auto", "district": m.town.name}

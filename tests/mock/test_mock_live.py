@@ -29,11 +29,11 @@ def test_plan_registries_first_remote_readings_on_cadence_late_batch_at_the_end(
 @settings(max_examples=25, deadline=None)
 @given(at=st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2030, 1, 1), timezones=st.just(dt.UTC)),
        seed=st.integers(0, 10_000), utility=st.sampled_from(live.UTILITIES))
-def test_remote_readings_are_every_active_remote_meter_at_the_delivery_minute(at: dt.datetime, seed: int,
+def test_remote_readings_are_every_active_remote_meter_at_the_delivery_time(at: dt.datetime, seed: int,
                                                                               utility: str) -> None:
     rows = live.remote_readings(utility, 50, seed, at)
-    minute = at.replace(second=0, microsecond=0)
-    assert rows and all(r["read_method"] == "auto" and r["reading_time"] == minute for r in rows)
+    second = at.replace(microsecond=0)
+    assert rows and all(r["read_method"] == "auto" and r["reading_time"] == second for r in rows)
     assert len({r["meter_id"] for r in rows}) == len(rows)
     manual = live.manual_readings(utility, 50, seed, at)
     assert all(r["read_method"] == "manual" and r["reading_time"] <= at for r in manual)
