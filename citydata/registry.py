@@ -201,6 +201,27 @@ class Alerts(_Strict):
         return v
 
 
+class Leadership(_Strict):
+    """Who receives the indicator reports (seed §四(四): monthly by the 28th, quarterly, year-end assessment)."""
+
+    name_zh: str = "领导小组办公室"
+    name_en: str = "Leading Group Office"
+    recipients: tuple[str, ...] = ()
+    language: Language = "zh-CN"
+    # The monthly progress report of the running month is sent on this day (before the 28th).
+    monthly_day: int = Field(default=25, ge=1, le=27)
+
+    @field_validator("recipients")
+    @classmethod
+    def _emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for e in v:
+            if not EMAIL.match(e):
+                raise ValueError(f"leadership recipient {e!r} is not an email address")
+        if len({e.lower() for e in v}) != len(v):
+            raise ValueError("leadership recipients list an address twice")
+        return v
+
+
 class Consumer(_Strict):
     name_zh: str
     name_en: str
@@ -224,6 +245,7 @@ class Registry(_Strict):
     targets: Targets = Targets()
     tiers: Tiers = Tiers()
     alerts: Alerts = Alerts()
+    leadership: Leadership = Leadership()
     consumers: dict[str, Consumer] = Field(default_factory=dict)
     departments: dict[str, Department]
 

@@ -100,7 +100,7 @@ def cmd_kpi(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from citydata.reports.kpi_report import write_kpi_report
 
-    path = write_kpi_report(args.month or args.quarter, lang=args.lang)
+    path = write_kpi_report(args.month or args.quarter or args.year, lang=args.lang)
     print(path)
     return 0
 
@@ -275,15 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --live: remote-read meters report every SECONDS (default 120)")
 
     k = add("kpi", cmd_kpi, "indicators per department and county-wide against the targets")
-    k.add_argument("--period", choices=["day", "month", "quarter"], default="day")
+    k.add_argument("--period", choices=["day", "month", "quarter", "year"], default="day")
     k.add_argument("--date", type=_arg_date, help="any day in the period (Asia/Shanghai), default today")
     k.add_argument("--recompute", action="store_true", help="recompute even a stored, complete period")
     k.add_argument("--json", action="store_true")
 
-    rp = add("report", cmd_report, "write the monthly or quarterly HTML indicator report")
+    rp = add("report", cmd_report, "write the monthly, quarterly or yearly HTML indicator report")
     which = rp.add_mutually_exclusive_group(required=True)
     which.add_argument("--month", type=_arg_period(r"\d{4}-(0[1-9]|1[0-2])", "month (YYYY-MM)"))
     which.add_argument("--quarter", type=_arg_period(r"\d{4}-[Qq][1-4]", "quarter (YYYY-Qn)"))
+    which.add_argument("--year", type=_arg_period(r"\d{4}", "year (YYYY)"))
     rp.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN")
 
     add("setup-roles", cmd_setup_roles, "create the sharing layer's tables, roles and grants (PostgreSQL)")

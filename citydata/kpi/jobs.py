@@ -7,15 +7,20 @@ kpi_rates (daily cron and core-asset events):
   backfill over past dates therefore recomputes exactly those past days.
 - an asset-triggered run (new data landed) recomputes only the current day (in progress);
   the month and quarter follow at the next cron run.
-kpi_reports (cron 06:00 on the 1st and the 27th, Shanghai):
-- on the 27th: the current month's progress report (ready by the 28th, per the plan);
-- on the 1st: the final report of the month that just ended, and on 1 Jan/Apr/Jul/Oct the
-  bulletin of the quarter that just ended.
+kpi_reports (cron 06:00 every day, Shanghai; most days nothing is due):
+- from the registry's ``leadership.monthly_day`` (default 25) to the 27th: the current month's
+  progress report, written and sent to the leadership (by the 28th, per the plan);
+- on the 1st: the final report of the month that just ended (written, not sent again);
+- in the first SEND_WINDOW_DAYS days of Jan/Apr/Jul/Oct: the bulletin of the quarter that just
+  ended, and in the first days of January the yearly assessment report — written and sent.
+A report is sent once per recipient (citydata.notify.leadership); repeating it on the following
+days only catches a missed run (scheduler down on the due day).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from citydata.domain.time import LOCAL_TZ
 from citydata.kpi.periods import Period, period_for
@@ -52,17 +57,35 @@ def run_kpi_rates(periods: list[Period], now: dt.datetime | None = None) -> list
     return [compute_period(p, registry, as_of=now) for p in periods if p.start < now]
 
 
-def report_keys(logical_date: dt.datetime, override: str | None = None) -> list[str]:
+SEND_WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class DueReport:
+    key: str  # YYYY-MM | YYYY-Qn | YYYY
+    send: bool  # to the leadership, besides writing it
+
+
+def due_reports(logical_date: dt.datetime, monthly_day: int = 25, override: str | None = None) -> list[DueReport]:
+    """The reports a kpi_reports run writes (and sends) on the Shanghai day of ``logical_date``."""
     if override:
-        return [override]
+        return [DueReport(override, True)]
     day = logical_date.astimezone(LOCAL_TZ).date()
-    if day.day >= 27:
-        return [period_for("month", day).key]
-    previous = day - dt.timedelta(days=1)
-    keys = [period_for("month", previous).key]
-    if day.day == 1 and day.month in (1, 4, 7, 10):
-        keys.append(period_for("quarter", previous).key)
-    return keys
+    out: list[DueReport] = []
+    if monthly_day <= day.day <= 27:
+        out.append(DueReport(period_for("month", day).key, True))
+    if day.day == 1:
+        out.append(DueReport(period_for("month", day - dt.timedelta(days=1)).key, False))
+    if day.month in (1, 4, 7, 10) and day.day <= SEND_WINDOW_DAYS:
+        previous = day.replace(day=1) - dt.timedelta(days=1)
+        out.append(DueReport(period_for("quarter", previous).key, True))
+        if day.month == 1:
+            out.append(DueReport(period_for("year", previous).key, True))
+    return out
+
+
+def report_keys(logical_date: dt.datetime, override: str | None = None, monthly_day: int = 25) -> list[str]:
+    return [r.key for r in due_reports(logical_date, monthly_day, override)]
 
 
 def run_reports(keys: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Reporting periods: Asia/Shanghai calendar days, months and quarters, as UTC half-open ranges.
+"""Reporting periods: Asia/Shanghai calendar days, months, quarters and years, as UTC half-open ranges.
 
 A record belongs to period P when its event time t_event falls in [P.start, P.end). A period
 that has not ended yet is *in progress*: it is measured up to ``as_of`` (the time of the
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from citydata.domain.time import LOCAL_TZ
 from citydata.errors import CitydataError
 
-PERIOD_TYPES = ("day", "month", "quarter")
+PERIOD_TYPES = ("day", "month", "quarter", "year")
 
 
 @dataclass(frozen=True)
 class Period:
-    kind: str  # day | month | quarter
-    key: str  # 2026-11-28 | 2026-11 | 2026-Q4
+    kind: str  # day | month | quarter | year
+    key: str  # 2026-11-28 | 2026-11 | 2026-Q4 | 2026
     start: dt.datetime  # UTC, inclusive
     end: dt.datetime  # UTC, exclusive
 
@@ -52,7 +52,7 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 
 def period_for(kind: str, day: dt.date) -> Period:
-    """The day, month or quarter (Shanghai calendar) that contains ``day``."""
+    """The day, month, quarter or year (Shanghai calendar) that contains ``day``."""
     if kind == "day":
         return Period("day", day.isoformat(), _midnight(day), _midnight(day + dt.timedelta(days=1)))
     if kind == "month":
@@ -64,23 +64,27 @@ def period_for(kind: str, day: dt.date) -> Period:
         first = dt.date(day.year, 3 * q + 1, 1)
         nxt = dt.date(day.year + 1, 1, 1) if q == 3 else dt.date(day.year, 3 * q + 4, 1)
         return Period("quarter", f"{day.year}-Q{q + 1}", _midnight(first), _midnight(nxt))
+    if kind == "year":
+        return Period("year", str(day.year), _midnight(dt.date(day.year, 1, 1)), _midnight(dt.date(day.year + 1, 1, 1)))
     raise CitydataError(f"unknown period {kind!r}: use one of {', '.join(PERIOD_TYPES)}")
 
 
 def parse_period(text: str) -> Period:
-    """'2026-11-28' → day, '2026-11' → month, '2026-Q4' → quarter."""
+    """'2026-11-28' → day, '2026-11' → month, '2026-Q4' → quarter, '2026' → year."""
     text = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return period_for("day", dt.date.fromisoformat(text))
         if re.fullmatch(r"\d{4}-\d{2}", text):
             return period_for("month", dt.date.fromisoformat(text + "-01"))
+        if re.fullmatch(r"\d{4}", text):
+            return period_for("year", dt.date(int(text), 1, 1))
         m = re.fullmatch(r"(\d{4})-?[Qq]([1-4])", text)
         if m:
             return period_for("quarter", dt.date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1))
     except ValueError:
         pass
-    raise CitydataError(f"bad period {text!r}: expected YYYY-MM-DD, YYYY-MM or YYYY-Qn")
+    raise CitydataError(f"bad period {text!r}: expected YYYY-MM-DD, YYYY-MM, YYYY-Qn or YYYY")
 
 
 def today_shanghai(now: dt.datetime | None = None) -> dt.date:

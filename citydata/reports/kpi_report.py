@@ -1,4 +1,4 @@
-"""Build the monthly / quarterly indicator report as one self-contained HTML file.
+"""Build the monthly / quarterly / yearly indicator report as one self-contained HTML file.
 
 Inline CSS and server-side SVG charts only (no scripts, no CDN), so it opens offline and
 prints. PDF is not produced: no renderer in the pinned stack (WeasyPrint needs system
@@ -27,6 +27,7 @@ from citydata.warehouse.load import ts_param
 TEXT = {
     "zh-CN": {
         "month": "沂南县部门数据实时采集与共享 月度进展报告", "quarter": "沂南县部门数据实时采集与共享 季度通报",
+        "year": "沂南县部门数据实时采集与共享 年度考核报告",
         "period": "统计周期", "generated": "生成时间", "complete": "完整周期", "progress": "周期进行中(数据截至 {})",
         "summary": "全县指标与目标", "indicator": "指标", "value": "实际值", "target": "目标", "status": "状态",
         "met": "达标", "notmet": "未达标", "na": "不适用(分母为0)", "nodata": "无数据",
@@ -48,6 +49,7 @@ TEXT = {
     "en": {
         "month": "Yinan County real-time collection and sharing: monthly progress report",
         "quarter": "Yinan County real-time collection and sharing: quarterly bulletin",
+        "year": "Yinan County real-time collection and sharing: yearly assessment report",
         "period": "Period", "generated": "Generated", "complete": "complete period",
         "progress": "period in progress (data as of {})", "summary": "County indicators against targets",
         "indicator": "Indicator", "value": "Value", "target": "Target", "status": "Status", "met": "met",
@@ -133,7 +135,7 @@ def _quality(period: Period, url: str | None) -> list[dict]:
 
 
 def _trend(period: Period, registry: Registry, url: str | None) -> tuple[list[str], list[dict | None]]:
-    """County rows per day of a month, per month of a quarter (computed where missing)."""
+    """County rows per day of a month, per month of a quarter or year (computed where missing)."""
     now = dt.datetime.now(dt.UTC)
     if period.kind == "month":
         subs = [period_for("day", d) for d in period.days()]
@@ -292,7 +294,7 @@ def _dt(v: object) -> dt.datetime | None:
 
 def write_kpi_report(period_key: str, lang: str = "zh-CN", registry: Registry | None = None, url: str | None = None,
                  out_dir: Path | None = None) -> Path:
-    """Write ``$CITYDATA_HOME/reports/kpi-<YYYY-MM|YYYY-Qn>.<lang>.html``; returns the path."""
+    """Write ``$CITYDATA_HOME/reports/kpi-<YYYY-MM|YYYY-Qn|YYYY>.<lang>.html``; returns the path."""
     period = parse_period(period_key)
     if period.kind == "day":
         period = period_for("month", period.first_day)

@@ -128,3 +128,12 @@ def notify_rates(kpi_rows: list[dict], run_id: str | None = None, conn_id: str =
     stored = store_alerts(rate_alerts(kpi_rows) + overdue_alerts(), run_id=run_id)  # + overdue sharing requests
     delivered = deliver_pending(kind="alert", conn_id=conn_id)
     return {"stored": stored, **delivered}
+
+
+def send_reports(period_keys: list[str], run_id: str | None = None, conn_id: str = CONN_ID) -> dict:
+    """What the kpi_reports DAG calls: store each period's report for the leadership, then deliver."""
+    from citydata.notify.leadership import KIND, prepare
+
+    stored = sum(prepare(k, run_id=run_id).stored for k in period_keys)
+    delivered = deliver_pending(kind=KIND, conn_id=conn_id)
+    return {"stored": stored, **delivered}
