@@ -91,8 +91,7 @@ def outbox_step(step: Callable[[str], None], since: float = 0.0) -> list[Path]:
     for path in files:
         msg = message_from_bytes(path.read_bytes(), policy=policy.default)
         kinds[str(msg["X-Citydata-Kind"])] += 1
-        if msg["X-Citydata-Kind"] == "quality":
-            print(f"    {msg['To']}: {msg['Subject']}\n      {path}")
+        print(f"    [{msg['X-Citydata-Kind']}] {msg['To']}: {msg['Subject']}\n      {path}")
     if files:
         print("    " + ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items())) +
               "  (no smtp_default connection: written as .eml instead of sent; open them in any mail client)")

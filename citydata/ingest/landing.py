@@ -51,11 +51,14 @@ class Landed:
     department: str
     resource: str  # UNKNOWN when the folder names no registered resource
     problem: str | None = None  # why it cannot be ingested (e.g. a symlink), if any
+    folder: str | None = None  # the folder the department used, when it names no resource ("" = none)
 
     @property
     def relative(self) -> str:
-        """<department>/<resource>/<name> for audit rows and logs: control characters escaped."""
-        return f"{self.department}/{self.resource}/{printable(self.path.name)}"
+        """The path the department used, <department>/<folder>/<name>, for audit rows, logs and emails:
+        control characters escaped."""
+        folder = self.resource if self.folder is None else self.folder
+        return "/".join(p for p in (self.department, printable(folder), printable(self.path.name)) if p)
 
 
 class FileChanged(CitydataError):
@@ -197,11 +200,11 @@ def _department_dir(department: str, cfg: Settings) -> Path | None:
 def _at_top(entry: Path, department: str) -> Landed | None:
     """An entry directly in landing/<department>/ (not a folder): always a problem."""
     if entry.is_symlink():
-        return Landed(entry, department, UNKNOWN, "symbolic links are not accepted in the landing zone")
+        return Landed(entry, department, UNKNOWN, "symbolic links are not accepted in the landing zone", "")
     if entry.is_file() and name_problem(entry.name):
-        return Landed(entry, department, UNKNOWN, name_problem(entry.name))
+        return Landed(entry, department, UNKNOWN, name_problem(entry.name), "")
     if entry.is_file():
-        return Landed(entry, department, UNKNOWN, "file is not inside a resource folder")
+        return Landed(entry, department, UNKNOWN, "file is not inside a resource folder", "")
     return None
 
 
@@ -218,7 +221,7 @@ def _in_folder(f: Path, registry: Registry, department: str) -> Landed:
         problem = f"folder {f.parent.name!r} is not a resource of department {department}"
     else:
         problem = None
-    return Landed(f, department, f.parent.name if known else UNKNOWN, problem)
+    return Landed(f, department, f.parent.name if known else UNKNOWN, problem, None if known else f.parent.name)
 
 
 def _mtime(path: Path) -> float:
@@ -355,11 +358,13 @@ def archive(landed: Landed, cfg: Settings) -> Path:
     return target
 
 
-def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: int) -> Path:
-    """Move the file to rejected/ and write <file>.error.json beside it."""
+def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: int, message: str | None = None) -> Path:
+    """Move the file to rejected/ and write <file>.error.json beside it: ``message`` first (Chinese for the
+    department, citydata.render.reasons), then the English code and details for engineers."""
     target = _dated_target(cfg.rejected_dir, landed)
     _move(landed.path, target)
     error = {
+        **({"message": mask_text(message)} if message else {}),
         "file": landed.relative,
         "stored_as": target.name,
         "department": landed.department,

@@ -34,7 +34,8 @@ from citydata.quality.checks import (
 from citydata.quality.results import ValidationSummary, save_results
 from citydata.quality.suites import suite_for
 from citydata.quality.suites import warm as warm_gx
-from citydata.registry import Registry, Resource, load_registry
+from citydata.registry import Department, Registry, Resource, load_registry
+from citydata.render.reasons import rejection_text
 from citydata.warehouse.db import sql_file, transaction
 from citydata.warehouse.load import BatchLoad, ts_param, utcnow
 
@@ -414,7 +415,7 @@ def _ingest_claimed(landed: landing.Landed, registry: Registry, cfg: Settings, r
         log.warning("%s", exc)
         return AuditRecord(landed.department, landed.resource, landed.relative, "skipped", reason=str(exc))
     except FileRejected as rej:
-        return _rejected(landed, resource, cfg, rej, digest, run_id)
+        return _rejected(landed, resource, cfg, rej, digest, run_id, registry.departments.get(landed.department))
     _moved(lambda: landing.archive(landed, cfg), landed, f"loaded (batch {record.batch_id})")
     log.info("%s: %s, read %d, loaded %d, quarantined %d, duplicate %d, stale %d", landed.relative, record.status,
              record.rows_read, record.rows_loaded, record.rows_quarantined, record.rows_duplicate, record.rows_stale)
@@ -432,20 +433,21 @@ def _duplicate(landed: landing.Landed, resource: Resource, cfg: Settings, previo
 
 
 def _rejected(landed: landing.Landed, resource: Resource | None, cfg: Settings, rej: FileRejected,
-              digest: str | None, run_id: str | None) -> AuditRecord:
+              digest: str | None, run_id: str | None, department: Department | None = None) -> AuditRecord:
     reason = landing.mask_text(f"{rej.reason}: {rej.details}" if rej.details else rej.reason)
     batch_id = record_without_load(cfg, resource, landed, status="rejected", rows_read=rej.rows_read,
                                    rows_quarantined=rej.rows_read, rows_duplicate=0, reason=reason,
                                    digest=digest, run_id=run_id)
-    _moved(partial(_reject, landed, cfg, rej, batch_id), landed, f"rejected (batch {batch_id})")
+    message = rejection_text(rej.reason, rej.details, department=department, resource=resource)
+    _moved(partial(_reject, landed, cfg, rej, batch_id, message), landed, f"rejected (batch {batch_id})")
     log.warning("rejected %s: %s", landed.relative, reason)
     return AuditRecord(landed.department, landed.resource, landed.relative, "rejected", rej.rows_read, 0,
                        rej.rows_read, 0, reason, batch_id)
 
 
-def _reject(landed: landing.Landed, cfg: Settings, rej: FileRejected, batch_id: int) -> None:
+def _reject(landed: landing.Landed, cfg: Settings, rej: FileRejected, batch_id: int, message: str | None = None) -> None:
     """Move to rejected/ with .error.json; when checks ran, add their counts, masked samples and a report."""
-    target = landing.reject(landed, cfg, rej.reason, rej.details, rej.rows_read)
+    target = landing.reject(landed, cfg, rej.reason, rej.details, rej.rows_read, message)
     summary = getattr(rej, "validation", None)
     if summary is None:
         return

@@ -168,7 +168,15 @@ def findings(conn: Connection, batch_ids: list[int]) -> Findings:
             if not any(k[0] == key[0] and k[1] == key[1] for k in merged):
                 merged[key] = stat
         out.checks = merged
+    out.checks = _one_per_problem(out.checks)
     return out
+
+
+def _one_per_problem(checks: dict[tuple[str, str, str | None, str], CheckStat]) -> dict:
+    """A suite's not_null:<c> on a field the registry makes required fails on exactly the rows of the
+    built-in required:<c> (the quarantine keeps only the latter): list that problem once."""
+    required = {(k[0], k[2]) for k in checks if k[1].startswith("required:")}
+    return {k: v for k, v in checks.items() if not (k[1].startswith("not_null:") and (k[0], k[2]) in required)}
 
 
 def _validation_counts(conn: Connection, batch_ids: list[int]) -> dict[tuple[str, str, str | None, str], CheckStat]:

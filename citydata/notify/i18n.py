@@ -20,13 +20,24 @@ T: dict[str, dict[str, str]] = {
         "quality.greeting": "{provider}数据负责人：您好！",
         "quality.intro": "县大数据中心于 {time}（北京时间）完成了对贵单位数据的接入检查。以下 {n} 个数据交付存在问题，"
                          "请按“修正建议”处理后重新提交。未列出的交付均已正常入库。",
-        "quality.deliveries": "一、交付概况",
-        "quality.checks": "二、未通过的检查项",
-        "quality.samples": "三、问题数据示例（敏感信息已脱敏）",
-        "quality.rejected": "四、被拒收的文件",
+        "quality.deliveries": "交付概况",
+        "quality.checks": "未通过的检查项",
+        "quality.samples": "问题数据示例（敏感信息已脱敏）",
+        "quality.rejected": "被拒收的文件",
         "quality.attachments": "附件",
+        "quality.subject_warnings": "【数据质量】{dept}：{n} 个数据交付有警告（已全部入库，无需重新提交）",
+        "quality.intro_warnings": "县大数据中心于 {time}（北京时间）完成了对贵单位数据的接入检查。以下 {n} 个数据交付已全部入库，"
+                                  "但有警告项；无需重新提交，请在今后的交付中按“修正建议”改进。",
+        "note.quarantined": "{n} 行未通过检查，已隔离（见“未通过的检查项”）",
+        "note.duplicate": "{n} 行与已入库数据相同，未重复入库",
+        "note.same_file": "与已入库的文件内容完全相同，未重复入库",
+        "note.stale": "{n} 行比已入库的版本旧，未覆盖新数据",
+        "note.empty": "文件没有数据行",
+        "note.warnings": "已全部入库，有警告项（见“未通过的检查项”）",
+        "col.where": "存放位置",
+        "quality.unknown_folder": "（不是数据资源目录）",
         "quality.samples_note": "每个检查项最多列出 {n} 行示例；全部问题行见附件 CSV。",
-        "quality.rejected_where": "文件已移至 {path}（原文件未入库，同目录的 .error.json 记录了原因）。",
+        "quality.rejected_where": "被拒收的文件已移至“存放位置”所列目录，未入库；同目录的 <文件名>.error.json 记录了原因。",
         "quality.truncated": "问题行共 {total} 行，附件仅包含前 {n} 行；完整数据保存在数据仓库 quality.quarantine 表中。",
         "quality.att_csv": "{name}：被隔离的数据行（CSV，UTF-8，敏感字段已脱敏）",
         "quality.att_report": "{name}：批次 {batch} 的完整校验报告（HTML）",
@@ -115,14 +126,27 @@ T: dict[str, dict[str, str]] = {
         "quality.intro": "The county big data center checked your deliveries at {time} (Beijing time). The {n} deliveries "
                          "below have problems; please fix them as suggested and deliver again. Deliveries not listed "
                          "were loaded without problems.",
-        "quality.deliveries": "1. Deliveries",
-        "quality.checks": "2. Failed checks",
-        "quality.samples": "3. Sample rows (personal data masked)",
-        "quality.rejected": "4. Rejected files",
+        "quality.deliveries": "Deliveries",
+        "quality.checks": "Failed checks",
+        "quality.samples": "Sample rows (personal data masked)",
+        "quality.rejected": "Rejected files",
         "quality.attachments": "Attachments",
+        "quality.subject_warnings": "[Data quality] {dept}: {n} deliveries with warnings (all rows loaded, nothing to "
+                                    "deliver again)",
+        "quality.intro_warnings": "The county big data center checked your deliveries at {time} (Beijing time). The {n} "
+                                  "deliveries below were loaded in full but had warnings; nothing needs to be delivered "
+                                  "again — please improve future deliveries as suggested.",
+        "note.quarantined": "{n} row(s) failed checks and were quarantined (see failed checks)",
+        "note.duplicate": "{n} row(s) identical to loaded data, not loaded twice",
+        "note.same_file": "same content as a file already loaded; not loaded twice",
+        "note.stale": "{n} row(s) older than the loaded version; the newer data was kept",
+        "note.empty": "the file has no data rows",
+        "note.warnings": "loaded in full, with warnings (see failed checks)",
+        "col.where": "Now in",
+        "quality.unknown_folder": "(not a resource folder)",
         "quality.samples_note": "At most {n} sample rows per check; every quarantined row is in the attached CSV.",
-        "quality.rejected_where": "The file was moved to {path} (nothing was loaded; the .error.json beside it "
-                                  "gives the reason).",
+        "quality.rejected_where": "Rejected files were moved to the folder shown (nothing was loaded); "
+                                  "<file>.error.json beside each gives the reason.",
         "quality.truncated": "{total} rows were quarantined; the attachment holds the first {n}. All of them are kept in "
                              "the warehouse table quality.quarantine.",
         "quality.att_csv": "{name}: quarantined rows (CSV, UTF-8, personal data masked)",
@@ -211,6 +235,21 @@ T: dict[str, dict[str, str]] = {
 def t(lang: str, key: str, **kw: object) -> str:
     table = T.get(lang) or T["zh-CN"]
     return table.get(key, T["zh-CN"][key]).format(**kw)
+
+
+ZH_NUMERALS = "一二三四五六七八九十"
+
+
+def numbered(lang: str):  # noqa: ANN201 — a counter closure
+    """Number section headings as they are added (一、二、… or 1. 2. …): no gap when a section is left out."""
+    count = [0]
+
+    def heading(title: str) -> str:
+        count[0] += 1
+        n = count[0]
+        return f"{ZH_NUMERALS[n - 1]}、{title}" if lang != "en" and n <= len(ZH_NUMERALS) else f"{n}. {title}"
+
+    return heading
 
 
 def local_time(value: dt.datetime | None, lang: str = "zh-CN") -> str:

@@ -94,7 +94,7 @@ def compose(period: Period, registry: Registry, recipients: list[str], *, url: s
     doc.para(t(lang, "report.attached", name=path.name))
     doc.para(t(lang, "report.footer", report=report_key(period)), tone="note")
     subject = t(lang, f"report.subject.{period.kind}", period=period.key) + f" · {local_time(now)}"
-    attachment = Attachment(path.name, path.read_bytes(), "text", "html")
+    attachment = Attachment(path.name, path.read_bytes(), "text", "html", "utf-8")
     html, plain = doc.html(), doc.text()
     return [build(report_key=report_key(period), kind=KIND, department=None, recipient=r, subject=subject,
                   text=plain, html=html, lang=lang, attachments=[attachment], now=now) for r in recipients]

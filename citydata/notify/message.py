@@ -29,6 +29,7 @@ class Attachment:
     data: bytes
     maintype: str
     subtype: str
+    charset: str | None = None  # declared on text attachments, so mail clients decode them right
 
 
 def sender_address(lang: str = "zh-CN") -> Address:
@@ -59,7 +60,8 @@ def build(*, report_key: str, kind: str, department: str | None, recipient: str,
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
     for a in attachments:
-        msg.add_attachment(a.data, maintype=a.maintype, subtype=a.subtype, filename=a.filename)
+        msg.add_attachment(a.data, maintype=a.maintype, subtype=a.subtype, filename=a.filename,
+                           params={"charset": a.charset} if a.charset else None)
     msg["Content-Language"] = lang  # after the body: set_content/add_attachment move Content-* headers
     return msg
 

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -18,14 +19,17 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
+from citydata.config import settings
 from citydata.domain.masking import mask_value, sensitive_kind
-from citydata.ingest.landing import mask_text
+from citydata.domain.time import LOCAL_TZ
+from citydata.ingest.landing import UNKNOWN, safe_name
 from citydata.notify import advice, facts
 from citydata.notify.document import Doc
-from citydata.notify.i18n import dept_label, field_label, local_time, resource_label, t
+from citydata.notify.i18n import dept_label, field_label, local_time, numbered, resource_label, t
 from citydata.notify.message import Attachment, build, short_hash
 from citydata.quality.suites import suite_for
 from citydata.registry import Department, Registry, Resource
+from citydata.render.reasons import rejection_from_reason
 from citydata.reports.validation import validation_report_path
 from citydata.warehouse.db import sql_file
 
@@ -96,12 +100,16 @@ def validation_report(batch_id: int) -> Path | None:
     return path if path.is_file() else None
 
 
+TYPE_ZH = {"string": "文本", "integer": "整数", "float": "数值", "boolean": "是/否", "timestamp": "日期时间",
+           "date": "日期"}
+
+
 def check_descriptions(resource: Resource | None, lang: str) -> dict[str, str]:
     """Plain-language description of each check of a resource (its suite's words, zh-CN or English)."""
     if resource is None:
         return {}
     zh = lang != "en"
-    out = {f"type:{f.name}": (f"{f.name_zh or f.name}数据类型不符（应为 {f.type}）" if zh else
+    out = {f"type:{f.name}": (f"{f.name_zh or f.name}数据类型不符（应为{TYPE_ZH[f.type]}）" if zh else
                               f"{f.name} is not a valid {f.type}") for f in resource.fields}
     out.update({f"required:{f.name}": (f"{f.name_zh or f.name}不能为空" if zh else f"{f.name} is required")
                 for f in resource.fields})
@@ -149,13 +157,14 @@ def compose(conn: Connection, registry: Registry, department: str, *, run_id: st
     batch_ids = [d.batch_id for d in deliveries]
     # Rejected files have no quarantine rows (nothing of them was kept) but may have check counts.
     found = facts.findings(conn, batch_ids)
-    doc = _document(registry, dept, deliveries, found, lang, now)
+    doc = _document(registry, dept, deliveries, found, lang, now, serious)
     attachments = _attachments(registry, dept, deliveries, found, lang, doc)
     doc.para(t(lang, "quality.footer", batches=", ".join(map(str, batch_ids)), run=run_id or "—"), tone="note")
     report_key = f"quality:{department}:{short_hash(*batch_ids)}"
     rejected = sum(d.status == "rejected" for d in deliveries)
     quarantined = sum(d.rows_quarantined for d in deliveries if d.status != "rejected")
-    subject = t(lang, "quality.subject", dept=dept_label(dept, lang), n=len(deliveries), q=quarantined, r=rejected)
+    subject = (t(lang, "quality.subject", dept=dept_label(dept, lang), n=len(deliveries), q=quarantined, r=rejected)
+               if serious else t(lang, "quality.subject_warnings", dept=dept_label(dept, lang), n=len(deliveries)))
     subject += f" · {local_time(now)}"
     html_body, text_body = doc.html(), doc.text()
     messages = [build(report_key=report_key, kind="quality", department=department, recipient=rcpt, subject=subject,
@@ -164,9 +173,44 @@ def compose(conn: Connection, registry: Registry, department: str, *, run_id: st
     return Report(report_key, "quality", department, messages, doc, tuple(batch_ids))
 
 
+def _note(dept: Department, d: facts.Delivery, lang: str) -> str:
+    """The 说明 of one delivery: what happened to its rows, in the department's language."""
+    res = dept.resources.get(d.resource)
+    if d.status == "rejected":
+        return rejection_from_reason(d.reason, department=dept, resource=res, lang=lang)
+    reason = d.reason or ""
+    parts = []
+    if d.rows_quarantined:
+        parts.append(t(lang, "note.quarantined", n=d.rows_quarantined))
+    if reason.startswith("duplicate delivery"):
+        parts.append(t(lang, "note.same_file"))
+    elif d.rows_duplicate:
+        parts.append(t(lang, "note.duplicate", n=d.rows_duplicate))
+    stale = re.search(r"(\d+) row\(s\) older than the version", reason)
+    if stale:
+        parts.append(t(lang, "note.stale", n=int(stale.group(1))))
+    if not d.rows_read:
+        parts.append(t(lang, "note.empty"))
+    if not d.rows_quarantined and not reason.startswith("duplicate delivery") and d.rows_read:
+        parts.append(t(lang, "note.warnings"))
+    return ("；" if lang != "en" else "; ").join(parts)
+
+
+def rejected_path(dept: Department, d: facts.Delivery) -> str:
+    """Where the rejected file now is: rejected/<department>/<resource>/<day>/<name> (the folder when renamed)."""
+    name = safe_name(d.source.rsplit("/", 1)[-1])
+    started = d.started_at or d.t_landed
+    if started is None:
+        return f"rejected/{dept.name}/{d.resource}/"
+    day = started.astimezone(LOCAL_TZ).date().isoformat()
+    folder = f"rejected/{dept.name}/{d.resource}/{day}/"
+    return folder + name if (settings().rejected_dir / dept.name / d.resource / day / name).exists() else folder
+
+
 def _document(registry: Registry, dept: Department, deliveries: list[facts.Delivery], found: facts.Findings,
-              lang: str, now: dt.datetime) -> Doc:
+              lang: str, now: dt.datetime, serious: bool = True) -> Doc:
     doc = Doc(t(lang, "quality.title", dept=dept_label(dept, lang)))
+    section = numbered(lang)
     cache: dict[str, dict[str, str]] = {}
 
     def descs(resource_name: str) -> dict[str, str]:
@@ -175,18 +219,19 @@ def _document(registry: Registry, dept: Department, deliveries: list[facts.Deliv
         return cache[resource_name]
 
     doc.para(t(lang, "quality.greeting", provider=dept.provider))
-    doc.para(t(lang, "quality.intro", time=local_time(now), n=len(deliveries)))
+    doc.para(t(lang, "quality.intro" if serious else "quality.intro_warnings", time=local_time(now),
+               n=len(deliveries)))
 
-    doc.heading(t(lang, "quality.deliveries"))
+    doc.heading(section(t(lang, "quality.deliveries")))
     doc.table(
         [t(lang, k) for k in ("col.resource", "col.source", "col.status", "col.read", "col.loaded",
                               "col.quarantined", "col.duplicate", "col.note")],
         [[_res_label(registry, d.department, d.resource, lang), d.source, _status(d, lang), d.rows_read,
-          d.rows_loaded, d.rows_quarantined, d.rows_duplicate, mask_text(d.reason or "")] for d in deliveries],
+          d.rows_loaded, d.rows_quarantined, d.rows_duplicate, _note(dept, d, lang)] for d in deliveries],
     )
 
     if found.checks:
-        doc.heading(t(lang, "quality.checks"))
+        doc.heading(section(t(lang, "quality.checks")))
         evaluated_default: dict[str, int] = defaultdict(int)
         for d in deliveries:
             if d.status != "rejected":
@@ -204,7 +249,7 @@ def _document(registry: Registry, dept: Department, deliveries: list[facts.Deliv
                                         "col.evaluated", "col.fix")], rows)
 
     if found.samples:
-        doc.heading(t(lang, "quality.samples"))
+        doc.heading(section(t(lang, "quality.samples")))
         doc.para(t(lang, "quality.samples_note", n=facts.SAMPLES_PER_CHECK), tone="note")
         rows = []
         for (resource_name, check), samples in sorted(found.samples.items()):
@@ -217,22 +262,25 @@ def _document(registry: Registry, dept: Department, deliveries: list[facts.Deliv
                     f"{row.source}:{row.row_number}", field_label(res, column, lang),
                     _masked(res, column, errs[0].get("value") if errs else None),
                     _row_summary(res, row, column),
-                    descs(resource_name).get(check) or ((errs[0].get("message") or "") if errs else ""),
+                    descs(resource_name).get(check) or advice.check_advice(check, lang),
                 ])
         doc.table([t(lang, k) for k in ("col.resource", "col.check", "col.row", "col.field", "col.value",
                                         "col.record", "col.reason")], rows)
 
     rejected = [d for d in deliveries if d.status == "rejected"]
     if rejected:
-        doc.heading(t(lang, "quality.rejected"))
-        doc.table([t(lang, k) for k in ("col.file", "col.reason", "col.fix")],
-                  [[d.source, mask_text(d.reason or ""), advice.rejection_advice(d.reason, lang)] for d in rejected])
-        doc.para(t(lang, "quality.rejected_where", path=f"rejected/{dept.name}/<resource>/<YYYY-MM-DD>/"), tone="note")
+        doc.heading(section(t(lang, "quality.rejected")))
+        doc.table([t(lang, k) for k in ("col.file", "col.reason", "col.fix", "col.where")],
+                  [[d.source, _note(dept, d, lang), advice.rejection_advice(d.reason, lang), rejected_path(dept, d)]
+                   for d in rejected])
+        doc.para(t(lang, "quality.rejected_where"), tone="note")
     return doc
 
 
 def _res_label(registry: Registry, department: str, name: str, lang: str) -> str:
     res = _resource(registry, department, name)
+    if res is None and name == UNKNOWN:
+        return t(lang, "quality.unknown_folder")
     return f"{resource_label(res, lang)}（{name}）" if res and lang != "en" else (resource_label(res, lang) if res
                                                                                  else name)
 
@@ -249,7 +297,7 @@ def _attachments(registry: Registry, dept: Department, deliveries: list[facts.De
         if res is None:
             continue
         filename = f"quarantine_{dept.name}_{name}.csv"
-        out.append(Attachment(filename, _csv(res, rows), "text", "csv"))
+        out.append(Attachment(filename, _csv(res, rows), "text", "csv", "utf-8"))
         notes.append(t(lang, "quality.att_csv", name=filename))
     if found.total_rows > len(found.rows):
         notes.append(t(lang, "quality.truncated", total=found.total_rows, n=len(found.rows)))
@@ -260,7 +308,7 @@ def _attachments(registry: Registry, dept: Department, deliveries: list[facts.De
             missing_report = missing_report or d.status != "rejected"
             continue
         filename = f"validation_{dept.name}_{d.resource}_batch{d.batch_id}.html"
-        out.append(Attachment(filename, path.read_bytes(), "text", "html"))
+        out.append(Attachment(filename, path.read_bytes(), "text", "html", "utf-8"))
         notes.append(t(lang, "quality.att_report", name=filename, batch=d.batch_id))
     if missing_report:
         notes.append(t(lang, "quality.no_report"))
