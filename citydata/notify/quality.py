@@ -84,7 +84,7 @@ def _csv(resource: Resource, rows: list[facts.QuarantinedRow]) -> bytes:
     w.writerow(["batch_id", "source", "row_number", "failed_checks", *fields])
     for r in rows:
         checks = ";".join(sorted({str(e.get("check")) for e in r.errors}))
-        w.writerow([r.batch_id, r.source, r.row_number, checks,
+        w.writerow([r.batch_id, source_label(r.source), r.row_number, checks,
                     *[("" if r.record.get(f) is None else mask_value(r.record.get(f), sensitive_kind(resource, f)))
                       for f in fields]])
     return buf.getvalue().encode("utf-8-sig")
@@ -129,6 +129,15 @@ def check_descriptions(resource: Resource | None, lang: str) -> dict[str, str]:
 def _check_text(descriptions: dict[str, str], check: str) -> str:
     desc = descriptions.get(check)
     return f"{desc}（{check}）" if desc and desc != check else check
+
+
+def source_label(source: str, lang: str = "zh-CN") -> str:
+    """A delivery as the department knows it: its file path, or "接口拉取"/"数据库拉取" for a pull — the
+    platform's own address of the department's API or database is internal and never shown."""
+    if "://" not in source:
+        return source
+    kind = "sql" if "#" in source or not source.startswith("http") else "http"
+    return t(lang, f"source.{kind}")
 
 
 def _status(d: facts.Delivery, lang: str) -> str:
@@ -226,7 +235,7 @@ def _document(registry: Registry, dept: Department, deliveries: list[facts.Deliv
     doc.table(
         [t(lang, k) for k in ("col.resource", "col.source", "col.status", "col.read", "col.loaded",
                               "col.quarantined", "col.duplicate", "col.note")],
-        [[_res_label(registry, d.department, d.resource, lang), d.source, _status(d, lang), d.rows_read,
+        [[_res_label(registry, d.department, d.resource, lang), source_label(d.source, lang), _status(d, lang), d.rows_read,
           d.rows_loaded, d.rows_quarantined, d.rows_duplicate, _note(dept, d, lang)] for d in deliveries],
     )
 
@@ -259,7 +268,7 @@ def _document(registry: Registry, dept: Department, deliveries: list[facts.Deliv
                 column = errs[0].get("column") if errs else None
                 rows.append([
                     _res_label(registry, dept.name, resource_name, lang), check,
-                    f"{row.source}:{row.row_number}", field_label(res, column, lang),
+                    f"{source_label(row.source, lang)}:{row.row_number}", field_label(res, column, lang),
                     _masked(res, column, errs[0].get("value") if errs else None),
                     _row_summary(res, row, column),
                     descs(resource_name).get(check) or advice.check_advice(check, lang),
@@ -271,8 +280,8 @@ def _document(registry: Registry, dept: Department, deliveries: list[facts.Deliv
     if rejected:
         doc.heading(section(t(lang, "quality.rejected")))
         doc.table([t(lang, k) for k in ("col.file", "col.reason", "col.fix", "col.where")],
-                  [[d.source, _note(dept, d, lang), advice.rejection_advice(d.reason, lang), rejected_path(dept, d)]
-                   for d in rejected])
+                  [[source_label(d.source, lang), _note(dept, d, lang), advice.rejection_advice(d.reason, lang),
+                    rejected_path(dept, d) if d.source_kind == "file" else "—"] for d in rejected])
         doc.para(t(lang, "quality.rejected_where"), tone="note")
     return doc
 
