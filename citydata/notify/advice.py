@@ -63,7 +63,12 @@ _REJECT = {
         "missing required column": "文件缺少必需的列，整个文件未入库。请按资源目录的字段清单导出完整表头后重新提交。",
         "too many bad rows": "问题行比例超过允许的上限，整个文件未入库。请修正问题后重新提交整个文件。",
         "batch check failed": "文件整体检查未通过（如行数或结构异常），整个文件未入库。请核对导出程序后重新提交。",
-        "not accepted": "文件放置位置或类型不被接受。请放入 landing/部门/资源/ 目录，文件类型为 csv、jsonl、json 或 parquet。",
+        "not accepted": "请把文件放入“原因”中列出的数据资源目录之一（landing/部门/资源/），文件类型为 csv、jsonl、json 或 "
+                        "parquet，然后重新提交。",
+        "not a text file": "请从业务系统导出为 CSV（UTF-8）、JSON Lines、JSON 或 Parquet 后重新提交，不要直接提交 Excel 工作簿或压缩包。",
+        "unsupported encoding": "请将文件另存为 UTF-8（或 GBK）编码后重新提交。",
+        "invalid encoding": "请将文件另存为 UTF-8（或 GBK）编码后重新提交。",
+        "source unavailable": "平台会在下一次运行时自动重试；如持续失败，请检查贵单位接口或数据库服务是否正常。",
         "duplicate": "与已入库的文件内容完全相同，未重复入库。",
         "other": "文件无法读取（编码、格式错误或内容不完整），整个文件未入库。请使用 UTF-8 编码并确认文件完整后重新提交。",
     },
@@ -72,8 +77,13 @@ _REJECT = {
                                    "deliver again.",
         "too many bad rows": "Too many rows failed the checks; nothing was loaded. Fix them and deliver the whole file again.",
         "batch check failed": "A file-level check failed (e.g. row count or structure); nothing was loaded.",
-        "not accepted": "The file's place or type is not accepted. Put it under landing/<department>/<resource>/ as "
-                        "csv, jsonl, json or parquet.",
+        "not accepted": "Move the file into one of the resource folders listed in the reason "
+                        "(landing/<department>/<resource>/) as csv, jsonl, json or parquet.",
+        "not a text file": "Export CSV (UTF-8), JSON Lines, JSON or Parquet from the source system; do not deliver "
+                           "Excel workbooks or archives.",
+        "unsupported encoding": "Save the file as UTF-8 (or GBK) and deliver it again.",
+        "invalid encoding": "Save the file as UTF-8 (or GBK) and deliver it again.",
+        "source unavailable": "The platform retries at its next run; if it keeps failing, check your API or database.",
         "duplicate": "Same content as a file already loaded; not loaded twice.",
         "other": "The file could not be read (encoding, format or truncated content); nothing was loaded. Use UTF-8 and "
                  "check the file is complete.",

@@ -117,7 +117,7 @@ def test_quality_email_reads_right_for_the_owner(warehouse_url: str, registry_fi
         assert "_unknown/readings.csv" not in body.replace("rejected/water/_unknown/", "")
         assert "water/meter_readingz/readings.csv" in body
         assert "landing/water/meter_readings/（智能水表读数）" in body  # the valid folders
-        assert "文件不是文本文件" in body and "（not a text file）" in body
+        assert "文件不是文本文件" in body and "（not a text file）" in body and "不要直接提交 Excel 工作簿或压缩包" in body
         assert "not a text file:" not in body and "not accepted:" not in body  # no English sentences
         assert "状态（status）" in body
         assert re.search(r"rejected/water/meters/\d{4}-\d{2}-\d{2}/export\.csv", body)
