@@ -36,8 +36,6 @@ T: dict[str, dict[str, str]] = {
         "note.warnings": "已全部入库，有警告项（见“未通过的检查项”）",
         "col.where": "存放位置",
         "quality.unknown_folder": "（不是数据资源目录）",
-        "source.http": "接口拉取",
-        "source.sql": "数据库拉取",
         "quality.samples_note": "每个检查项最多列出 {n} 行示例；全部问题行见附件 CSV。",
         "quality.rejected_where": "被拒收的文件已移至“存放位置”所列目录，未入库；同目录的 <文件名>.error.json 记录了原因。",
         "quality.truncated": "问题行共 {total} 行，附件仅包含前 {n} 行；完整数据保存在数据仓库 quality.quarantine 表中。",
@@ -146,8 +144,6 @@ T: dict[str, dict[str, str]] = {
         "note.warnings": "loaded in full, with warnings (see failed checks)",
         "col.where": "Now in",
         "quality.unknown_folder": "(not a resource folder)",
-        "source.http": "pulled from your API",
-        "source.sql": "pulled from your database",
         "quality.samples_note": "At most {n} sample rows per check; every quarantined row is in the attached CSV.",
         "quality.rejected_where": "Rejected files were moved to the folder shown (nothing was loaded); "
                                   "<file>.error.json beside each gives the reason.",

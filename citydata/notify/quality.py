@@ -29,7 +29,7 @@ from citydata.notify.i18n import dept_label, field_label, local_time, numbered, 
 from citydata.notify.message import Attachment, build, short_hash
 from citydata.quality.suites import suite_for
 from citydata.registry import Department, Registry, Resource
-from citydata.render.reasons import rejection_from_reason
+from citydata.render.reasons import rejection_from_reason, source_label
 from citydata.reports.validation import validation_report_path
 from citydata.warehouse.db import sql_file
 
@@ -129,15 +129,6 @@ def check_descriptions(resource: Resource | None, lang: str) -> dict[str, str]:
 def _check_text(descriptions: dict[str, str], check: str) -> str:
     desc = descriptions.get(check)
     return f"{desc}（{check}）" if desc and desc != check else check
-
-
-def source_label(source: str, lang: str = "zh-CN") -> str:
-    """A delivery as the department knows it: its file path, or "接口拉取"/"数据库拉取" for a pull — the
-    platform's own address of the department's API or database is internal and never shown."""
-    if "://" not in source:
-        return source
-    kind = "sql" if "#" in source or not source.startswith("http") else "http"
-    return t(lang, f"source.{kind}")
 
 
 def _status(d: facts.Delivery, lang: str) -> str:

@@ -122,3 +122,15 @@ def rejection_from_reason(reason: str | None, *, department: Department | None =
                           resource: Resource | None = None, lang: str = "zh-CN") -> str:
     code, details = split_reason(reason)
     return rejection_text(code, details, department=department, resource=resource, lang=lang)
+
+
+_PULLS = {"http": ("接口拉取", "pulled from your API"), "sql": ("数据库拉取", "pulled from your database")}
+
+
+def source_label(source: str, lang: str = "zh-CN") -> str:
+    """A delivery as the department knows it: its file path, or 接口拉取 / 数据库拉取 for a pull — the
+    platform's own address of the department's API or database is internal and never shown."""
+    if "://" not in source:
+        return source
+    kind = "http" if source.startswith("http") and "#" not in source else "sql"
+    return _PULLS[kind][0 if lang != "en" else 1]

@@ -18,6 +18,7 @@ from citydata.domain.time import LOCAL_TZ
 from citydata.quality.results import ValidationSummary
 from citydata.quality.suites import suite_for
 from citydata.render.html import esc
+from citydata.render.reasons import rejection_from_reason, source_label
 from citydata.warehouse.db import engine, qualify
 
 STATUS_ZH = {"loaded": "已入库", "partial": "部分入库", "rejected": "已拒收"}
@@ -95,6 +96,7 @@ def render_validation_report(summary: ValidationSummary, *, batch_id: int, sourc
         for s in summary.samples)
     errors = "".join(f"<li>{esc(b)}</li>" for b in summary.batch_errors)
     status_zh = STATUS_ZH.get(status, status)
+    shown_reason = rejection_from_reason(reason, resource=r) if status == "rejected" and reason else reason
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -106,13 +108,13 @@ def render_validation_report(summary: ValidationSummary, *, batch_id: int, sourc
 <span class="badge {esc(status)}">{esc(status_zh)} {esc(status)}</span></p>
 <dl>
 <dt>批次 <span class=en>Batch</span></dt><dd>{batch_id}</dd>
-<dt>来源 <span class=en>Source</span></dt><dd>{esc(source)}</dd>
+<dt>来源 <span class=en>Source</span></dt><dd>{esc(source_label(source))}</dd>
 <dt>校验时间 <span class=en>Validated (Asia/Shanghai)</span></dt><dd>{now:%Y-%m-%d %H:%M:%S}</dd>
 <dt>读取行数 <span class=en>Rows read</span></dt><dd>{summary.rows_read:,}</dd>
 <dt>入库行数 <span class=en>Rows loaded</span></dt><dd>{rows_loaded:,}</dd>
 <dt>隔离行数 <span class=en>Rows quarantined</span></dt><dd>{summary.rows_quarantined:,}</dd>
 <dt>重复行数 <span class=en>Rows duplicate</span></dt><dd>{rows_duplicate:,}</dd>
-<dt>原因 <span class=en>Reason</span></dt><dd>{esc(reason or '—')}</dd>
+<dt>原因 <span class=en>Reason</span></dt><dd>{esc(shown_reason or '—')}</dd>
 </dl>
 {f'<h2>拒收原因 <span class=en>Batch-level failures</span></h2><ul>{errors}</ul>' if errors else ''}
 <h2>检查项 <span class=en>Checks</span></h2>
