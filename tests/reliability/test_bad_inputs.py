@@ -245,7 +245,7 @@ def run_corpus(home: Path) -> tuple[dict[str, object], list[dict]]:
 
 
 def record_for(records: dict, case: dict):  # noqa: ANN201
-    """A file outside a known resource folder is audited as <department>/_unknown/<file>."""
+    """A file is audited under the path the department used (also outside a known resource folder)."""
     dest = destination(case)
     return records.get(dest) or records.get(f"{dest.split('/')[0]}/_unknown/{Path(dest).name}")
 

@@ -63,9 +63,10 @@ def test_department_writes_only_its_own_resources(home: Path, outcome: dict) -> 
     (cfg.landing_dir / "water" / "gas").mkdir()
     _csv(cfg.landing_dir / "water" / "gas" / "x.csv", "meter_id", ["RQ01"])
     records = {r.source: r for r in ingest_department("water")}
-    assert records["water/_unknown/gas_meters.csv"].status == "rejected"
-    assert "not a resource of department water" in records["water/_unknown/gas_meters.csv"].reason
-    assert records["water/_unknown/x.csv"].status == "rejected"
+    # Audited under the path the department used (the rejected copy sits in rejected/water/_unknown/).
+    assert records["water/safety_inspections/gas_meters.csv"].status == "rejected"
+    assert "not a resource of department water" in records["water/safety_inspections/gas_meters.csv"].reason
+    assert records["water/gas/x.csv"].status == "rejected"
     assert records["water/meter_readings/gas_readings.csv"].resource == "meter_readings"
     assert all(r.department == "water" for r in records.values())
     assert _core_count(cfg.warehouse_url, "gas__meter_readings") == 0
