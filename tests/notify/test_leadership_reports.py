@@ -174,10 +174,14 @@ def test_smtp_down_keeps_the_report_pending_then_sends_it_once(home: Path, tmp_p
     assert "kpi-2026.zh-CN.html" in _decoded(msg)[2]
 
 
-def test_no_recipients_sends_nothing_and_says_so(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 inbox: Inbox, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_recipients_sends_nothing(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    inbox: Inbox) -> None:
+    from citydata.notify.leadership import prepare
+
     url = f"sqlite:///{home / 'warehouse.db'}"
     monkeypatch.setenv("CITYDATA_WAREHOUSE_URL", url)
     scenario_with_leaders(url, tmp_path, monkeypatch, [])
+    prepared = prepare("2026-11")
+    assert prepared.stored == 0 and prepared.recipients == [] and prepared.report_key == "leadership:month:2026-11"
     assert send(["2026-11"])["sent"] == 0 and not inbox.received
-    assert "lists no recipients" in caplog.text
+    assert fetch("SELECT * FROM quality.notifications WHERE kind = 'report'") == []
