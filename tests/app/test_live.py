@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
-BUDGET_S = float(os.environ.get("CITYDATA_LIVE_BUDGET_S", "2100"))  # start-up and landing on a loaded 2-core machine
+BUDGET_S = float(os.environ.get("CITYDATA_LIVE_BUDGET_S", "3000"))  # start-up alone took 16 min at load 25
 
 
 @pytest.mark.timeout(BUDGET_S + 120)
