@@ -102,16 +102,18 @@ class Suite:
             age = LATE_AFTER.get(self.name, dt.timedelta(days=DEFAULT_MAX_AGE_DAYS))
         return {**suite_parameters(), "event_time_max": now + skew, "event_time_min": now - age}
 
-    def gx_suite(self, scope: str) -> Any:
-        """The GX ExpectationSuite of one scope, built once."""
-        if scope not in self._gx:
+    def gx_suite(self, scope: str, rules: list[Rule] | None = None) -> Any:
+        """The GX ExpectationSuite of one scope (or of just ``rules`` of it), built once."""
+        rules = self.scoped(scope) if rules is None else rules
+        key = f"{scope}:{','.join(str(r.index) for r in rules)}"
+        if key not in self._gx:
             gx = _gx_module()
             from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
             exps = [ExpectationConfiguration(type=r.type, kwargs=r.kwargs, meta={"rule": r.index}).to_domain_obj()
-                    for r in self.scoped(scope)]
-            self._gx[scope] = gx.ExpectationSuite(name=f"{self.name}.{scope}", expectations=exps)
-        return self._gx[scope]
+                    for r in rules]
+            self._gx[key] = gx.ExpectationSuite(name=f"{self.name}.{scope}", expectations=exps)
+        return self._gx[key]
 
 
 # ---------------------------------------------------------------- GX, once per process
@@ -339,12 +341,32 @@ def _paired(rules: list[Rule], validation: Any) -> list[tuple[Rule, Any]]:
     return sorted(pairs, key=lambda p: p[0].index)
 
 
+class _Frame:
+    """The batch as a pandas DataFrame, converted on first use only (GX and the key checks need it)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table, self._df = table, None
+
+    @property
+    def df(self) -> Any:
+        if self._df is None:
+            self._df = self.table.to_pandas()
+        return self._df
+
+
 class SuiteCheck:
     """A check (``Check`` interface) backed by a GX suite; one instance per delivery."""
 
-    def __init__(self, suite: Suite, resource: Resource, now: dt.datetime | None = None) -> None:
+    def __init__(self, suite: Suite, resource: Resource, now: dt.datetime | None = None,
+                 engine: str | None = None) -> None:
         self.suite, self.resource = suite, resource
         self.params = suite.parameters(now)
+        # "arrow": row-level rules as Arrow compute compiled from the suite (arrow_rules), the
+        # rest through GX; "gx": every rule through GX (CITYDATA_ROW_RULES=gx, the reference).
+        self.engine = engine or os.environ.get("CITYDATA_ROW_RULES", "arrow")
+        if self.engine not in ("arrow", "gx"):
+            raise CitydataError(f"CITYDATA_ROW_RULES must be 'arrow' or 'gx', got {self.engine!r}")
+        self._compiled: dict[int, Any] | None = None  # rule index -> Arrow evaluator
         self.batches = 0
         self._earlier: list[Any] = []  # key/row hashes of earlier batches, for cross-batch duplicates
         self._key_rule = any(r.type in UNIQUE_TYPES and set(r.columns) == set(resource.primary_key)
@@ -404,18 +426,27 @@ class SuiteCheck:
         n = coerced.table.num_rows
         if not rules or n == 0:
             return out
-        df = coerced.table.to_pandas()
-        res = validate_frame(self.suite.gx_suite("batch"), df, self.params)
+        frame = _Frame(coerced.table)
+        compiled = self._row_rules(coerced.table.schema, rules)
+        gx_rules = [r for r in rules if r.index not in compiled]
+        results: dict[int, Any] = {}
+        if gx_rules:
+            res = validate_frame(self.suite.gx_suite("batch", gx_rules), frame.df, self.params)
+            results = {rule.index: r for rule, r in _paired(gx_rules, res)}
         invalid = np.zeros(n, dtype=bool)
         for mask in coerced.invalid.values():
             invalid |= mask.to_numpy(zero_copy_only=False)
         required = set(resource.required_fields)
         keys_checked = 0
-        for rule, r in _paired(rules, res):
-            if r.exception_info and r.exception_info.get("raised_exception"):
-                raise CitydataError(f"{self.suite.path}: expectation #{rule.index + 1} ({rule.type}) failed to run: "
-                                    f"{(r.exception_info.get('exception_message') or '').splitlines()[0]}")
-            rows = _index_rows(r, n)
+        for rule in rules:
+            if rule.index in compiled:
+                rows = compiled[rule.index](coerced.table)
+            else:
+                r = results[rule.index]
+                if r.exception_info and r.exception_info.get("raised_exception"):
+                    raise CitydataError(f"{self.suite.path}: expectation #{rule.index + 1} ({rule.type}) failed to run: "
+                                        f"{(r.exception_info.get('exception_message') or '').splitlines()[0]}")
+                rows = _index_rows(r, n)
             if rows is None:  # an aggregate over the batch
                 self._batch_level(out, rule, r, n)
                 continue
@@ -425,14 +456,14 @@ class SuiteCheck:
                 if set(rule.columns) == set(resource.primary_key):
                     self._keys_seen += int(rows.size)
                     keys_checked = 1
-                rows = self._conflicting(df, rows)
+                rows = self._conflicting(frame.df if rows.size else None, rows)
             out.evaluations.append(Evaluation(rule.check, rule.column, rule.severity, n, int(rows.size), "row",
                                               rule.description))
             if rule.type == "expect_column_values_to_not_be_null" and set(rule.columns) <= required:
                 continue  # reported by the built-in required check; don't list the same problem twice
             if rows.size:
                 out.failures.append(Failure(rule.check, rule.column, rule.severity, rows, n, rule.description))
-        self._cross_batch(df, out, rules)
+        self._cross_batch(frame, out, rules)
         self.batches += 1
         self._keys_checked += keys_checked
         return out
@@ -452,11 +483,25 @@ class SuiteCheck:
         keyed = sub.set_index(key).index
         return rows[np.asarray(keyed.isin(conflict), dtype=bool)]
 
-    def _cross_batch(self, df: Any, out: BatchResult, rules: list[Rule]) -> None:
+    def _row_rules(self, schema: Any, rules: list[Rule]) -> dict[int, Any]:
+        """The rules evaluated as Arrow compute (compiled once per delivery); GX runs the others."""
+        if self._compiled is None:
+            from citydata.quality.arrow_rules import compile_rule
+
+            self._compiled = {}
+            if self.engine == "arrow":
+                for rule in rules:
+                    fn = compile_rule(rule.type, rule.kwargs, self.params, schema)
+                    if fn is not None:
+                        self._compiled[rule.index] = fn
+        return self._compiled
+
+    def _cross_batch(self, frame: _Frame, out: BatchResult, rules: list[Rule]) -> None:
         """Keys that conflict with a version in an earlier batch of the same delivery."""
         unique = [r for r in rules if r.type in UNIQUE_TYPES and set(r.columns) == set(self.resource.primary_key)]
         if not unique:
             return
+        df = frame.df
         self._earlier.append(df)
         if len(self._earlier) < 2:
             return
