@@ -6,7 +6,7 @@ Data is generated here (deterministic), PostgreSQL work happens in a throw-away 
 Knobs (environment): CITYDATA_BENCH_ROWS (1000000), CITYDATA_BENCH_BIG_ROWS (5000000),
 CITYDATA_BENCH_REPEAT (3: cheap measurements), CITYDATA_BENCH_INGEST_REPEAT (1: each 1M-row ingest
 run costs a minute or more on a busy 2-core machine), CITYDATA_BENCH_INGEST_ONLY (1: only \\copy and
-the two PostgreSQL ingest ratios, the quick loop while working on the ingest path), CITYDATA_BENCH_TO_SQL_ROWS (200000),
+the two PostgreSQL ingest ratios, the quick loop while working on the ingest path), CITYDATA_BENCH_TO_SQL_ROWS (200000: pandas to_sql in bench/peers.py),
 CITYDATA_BENCH_KPI_ROWS_PER_DAY (10000000: the measured day), CITYDATA_BENCH_KPI_HISTORY_ROWS_PER_DAY
 (1000000: the day before it, for comparison), CITYDATA_BENCH_KPI_DAYS (30), CITYDATA_BENCH_SHARE_ROWS
 (CITYDATA_BENCH_ROWS: the resource the sharing API serves),
@@ -42,7 +42,7 @@ BIG_ROWS = int(os.environ.get("CITYDATA_BENCH_BIG_ROWS", 5_000_000))
 REPEAT = int(os.environ.get("CITYDATA_BENCH_REPEAT", 3))
 INGEST_REPEAT = int(os.environ.get("CITYDATA_BENCH_INGEST_REPEAT", 1))
 INGEST_ONLY = os.environ.get("CITYDATA_BENCH_INGEST_ONLY", "") not in ("", "0")
-TO_SQL_ROWS = int(os.environ.get("CITYDATA_BENCH_TO_SQL_ROWS", 200_000))
+
 KPI_ROWS_PER_DAY = int(os.environ.get("CITYDATA_BENCH_KPI_ROWS_PER_DAY", 10_000_000))
 KPI_HISTORY_ROWS_PER_DAY = int(os.environ.get("CITYDATA_BENCH_KPI_HISTORY_ROWS_PER_DAY", 1_000_000))
 KPI_DAYS = int(os.environ.get("CITYDATA_BENCH_KPI_DAYS", 30))
@@ -81,16 +81,18 @@ def psql_copy(url: str, csv: Path) -> float:
     return t
 
 
-def naive_to_sql(url: str, csv: Path, rows: int) -> float:
-    import pandas as pd
-    from sqlalchemy import create_engine
+def peer_rows(csv: Path, copy: float, first: float, again: float, detail: dict) -> list[dict]:
+    """dlt merge and pandas to_sql on the same file (bench/peers.py, their own venv), ratios to `\\copy`."""
+    import peers
 
-    df = pd.read_csv(csv, nrows=rows, dtype=str, keep_default_na=False)
-    eng = create_engine(url)
-    try:
-        return timed(lambda: df.to_sql("bench_to_sql", eng, if_exists="replace", index=False))
-    finally:
-        eng.dispose()
+    r = peers.run(csv, ROWS)
+    log(f"peers: {r}")
+    detail["peers"] = r
+    out = [row(metric, ratio, "×", "—", None, note) for metric, ratio, note in peers.rows_for(r, copy, first, again)]
+    to_sql = statistics.median(r["to_sql_s"])
+    out.append(row("DataFrame.to_sql / our ingest", to_sql / first, "× faster", "> 1", to_sql > first,
+                   f"to_sql of {r['to_sql_rows']:,} rows scaled to {ROWS:,}: {to_sql:.1f} s"))
+    return out
 
 
 # ---- our path ---------------------------------------------------------------------------------
@@ -242,9 +244,6 @@ def main() -> int:
             for _ in range(REPEAT):
                 copies.append(psql_copy(url, small))
             log(f"\\copy {ROWS:,} rows: {[round(c, 2) for c in copies]} s")
-            to_sql_n = min(TO_SQL_ROWS, ROWS)
-            to_sql_s = 0.0 if INGEST_ONLY else naive_to_sql(url, small, to_sql_n) * (ROWS / to_sql_n)
-            log(f"to_sql {to_sql_n:,} rows, scaled to {ROWS:,}: {to_sql_s:.1f} s")
         for i in range(INGEST_REPEAT):  # a fresh database each time: the first load is a first load
             with throwaway_database() as url:
                 prof = REPO / "bench" / "results" / "profile_ingest_pg.txt" if i == 0 else None
@@ -264,8 +263,7 @@ def main() -> int:
                         f"{again:.2f} s, 0 rows changed; {spread(redeliveries)}"))
         if INGEST_ONLY:
             return 0  # the table and its JSON are still written (finally, below)
-        rows.append(row("naive DataFrame.to_sql / our ingest", to_sql_s / first, "× faster", "> 1", to_sql_s > first,
-                        f"to_sql of {to_sql_n:,} rows scaled ×{ROWS / to_sql_n:g}: {to_sql_s:.1f} s"))
+        rows += guarded("peers (bench/peers.py)", lambda: peer_rows(small, copy, first, again, detail))
 
         with throwaway_database() as url:
             rss_small = ingest(url, [small])["peak_rss_mib"]
