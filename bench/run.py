@@ -204,6 +204,9 @@ def validation_rows() -> list[dict]:
            f"pyarrow {r['bad_rows_pyarrow']} / injected {r['bad_rows_injected']}"
     return [row(f"checks of {ROWS:,} rows: built-in + GX suite", r["gx_suite_s"], "s", "—", None,
                 f"{note}; GX import + first use once per process {r['suite_load_and_gx_import_s'] + r['gx_first_use_s']:.1f} s"),
+            row(f"checks of {ROWS:,} rows: built-in + suite row rules as Arrow (the pipeline's)", r["arrow_rules_s"], "s",
+                "—", None, f"bad rows {r['bad_rows_arrow_rules']}; GX / Arrow rules "
+                f"{r['gx_suite_s'] / r['arrow_rules_s']:.2f} ×"),
             row("checks: GX suite / the same rules in vectorised pyarrow", r["ratio_gx_to_pyarrow"], "×", "—", None,
                 r.get("warning", "bench/bench_validation.py"))]
 
