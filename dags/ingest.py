@@ -63,7 +63,7 @@ def build(department: str) -> None:
             record = tasks.ingest_path(department, path, run_id=current_run_id())
             if record["status"] == "rejected":
                 # Visible in the UI as a failed task; the file is already in rejected/.
-                raise AirflowFailException(f"{path} rejected: {record['reason']}")
+                raise AirflowFailException(f"{record['source']} rejected: {record['reason']}")
             return record
 
         work = [ingest_file.expand(path=list_waiting())]

@@ -398,3 +398,49 @@ def build_scenario(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  
     publish_all(registry, url)
     _set_times(url, times)
     return registry
+
+
+# Raw layers: what may hold delivered content as delivered (everything else is "outgoing").
+RAW_LAYERS = ("landing", "archive", "processing", "warehouse.db", "watch")
+
+
+def outgoing_texts(extra: list[str] = ()) -> dict[str, str]:
+    """Every text outside the restricted layers after a run: files under CITYDATA_HOME except the raw
+    layers (but with the rejected/ .error.json files), every audit row, the outbox messages, the
+    validation results; plus ``extra`` (log lines, CLI output). {where: text}."""
+    cfg = settings()
+    out: dict[str, str] = {}
+    for p in cfg.home.rglob("*"):
+        rel = p.relative_to(cfg.home)
+        if not p.is_file() or rel.parts[0] in RAW_LAYERS or rel.parts[0].startswith("warehouse"):
+            continue
+        if rel.parts[0] == "rejected" and not p.name.endswith(".error.json"):
+            continue  # the rejected delivery itself is a raw layer; its .error.json is read by people
+        out[str(rel)] = p.read_bytes().decode("utf-8", "replace")
+    with engine().connect() as conn:
+        d = conn.dialect.name
+        for schema, table in (("audit", "ingest_log"), ("quality", "validation_results")):
+            try:
+                rows = conn.execute(text(f"SELECT * FROM {qualify(schema, table, d)}")).mappings().all()
+            except Exception:  # noqa: BLE001 — a table this setup does not have
+                conn.rollback()
+                continue
+            out[f"{schema}.{table}"] = json.dumps([dict(r) for r in rows], ensure_ascii=False, default=str)
+        rows = conn.execute(text(f"SELECT message FROM {qualify('quality', 'notifications', d)}")).scalars().all()
+    for i, raw in enumerate(rows):  # decoded: bodies and attachments are base64 on the wire
+        msg = email.message_from_string(raw, policy=policy.default)
+        parts = [msg["Subject"] or ""] + [p.get_payload(decode=True).decode("utf-8", "replace")
+                                         for p in msg.walk() if not p.is_multipart()]
+        out[f"quality.notifications[{i}]"] = "\n".join(parts)
+    for p in cfg.outbox_dir.rglob("*.eml") if cfg.outbox_dir.is_dir() else ():
+        msg = email.message_from_bytes(p.read_bytes(), policy=policy.default)
+        out[f"outbox/{p.name}"] = "\n".join(part.get_payload(decode=True).decode("utf-8", "replace")
+                                            for part in msg.walk() if not part.is_multipart())
+    for i, line in enumerate(extra):
+        out[f"extra[{i}]"] = line
+    return out
+
+
+def leaks(values: list[str], texts: dict[str, str]) -> list[tuple[str, str]]:
+    """(value, where) for every sensitive value found in clear in an outgoing text."""
+    return [(v, where) for v in values for where, t in texts.items() if v and v in t]

@@ -7,6 +7,7 @@ the department that owns the data (region of a citizen ID, a surname, the townsh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from citydata.domain.townships import NAMES as TOWNSHIPS
@@ -83,6 +84,20 @@ def mask_record(record: Mapping[str, object], resource: Resource) -> dict[str, o
     return {k: mask_value(v, kinds.get(k)) for k, v in record.items()}
 
 
+def mask_delivered(record: Mapping[str, object], resource: Resource) -> dict[str, object]:
+    """A delivered row (as read, before coercion) for outgoing texts: registry fields masked by
+    kind; a column the registry does not know cannot be classified, so its value is withheld
+    and its name shown only when safe (``safe_token``), else by position."""
+    kinds = {f.name: f.sensitive for f in resource.fields}
+    out: dict[str, object] = {}
+    for i, (k, v) in enumerate(record.items(), 1):
+        if k in kinds:
+            out[k] = mask_value(v, kinds[k])
+        else:
+            out[safe_token(k) or f"(column {i})"] = None if v is None else STAR * 3
+    return out
+
+
 def sensitive_kind(resource: Resource, column: str | None) -> str | None:
     """The mask kind of a column (None when not sensitive or not a registry field)."""
     if not column:
@@ -91,3 +106,92 @@ def sensitive_kind(resource: Resource, column: str | None) -> str | None:
         if f.name == column:
             return f.sensitive
     return None
+
+
+# ---------------------------------------------------------------- free text leaving the warehouse
+#
+# A text that leaves the restricted layers (error files, audit reasons, emails, reports, logs)
+# is built from our own words plus values we can classify. Delivered content we cannot
+# classify (a header that was really a data row, a file name) is never quoted as it is:
+# ``mask_text`` masks what a pattern recognises (citizen IDs, mobile numbers, plates) and
+# ``safe_token``/``safe_label`` let through only shapes that cannot be a name or an address.
+
+# Citizen ID numbers (18 chars) and mobile numbers.
+_ID_PHONE = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])|(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# A plate: province, issuing-office letter, 4-6 letters/digits (new-energy plates have 6).
+_PLATE = re.compile(rf"([{PLATE_PROVINCES}][A-Za-z])[ ·]?([A-Za-z0-9]{{2,4}})([A-Za-z0-9]{{2}})(?![A-Za-z0-9])")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_LONG_DIGITS = re.compile(r"\d{7,}")
+# Chinese words a file name may carry without naming a person or a place more precise than a
+# township: kept in labels; any other run of Chinese characters is masked.
+LABEL_WORDS = frozenset(
+    "供水 燃气 停车 卫健 水表 燃气表 智能 智慧 读数 档案 记录 安全 检查 停车场 实时 泊位 占用 电子 健康卡 健康 "
+    "就诊 医疗 机构 数据 日报 周报 月报 季报 年报 导出 明细 汇总 补报 更正 新增 全量 增量 重传 重报 测试 备份 "
+    "县 镇 街道 局 中心 年 月 日 时 分 第 批 次 份 上午 下午 全天 沂南 沂南县".split()
+) | frozenset(TOWNSHIPS)
+
+
+def mask_text(text: str) -> str:
+    """Mask citizen IDs, mobile numbers and plates wherever they appear in a text."""
+    def id_phone(m: re.Match) -> str:
+        if m.group(1):
+            return f"{m.group(1)}********{m.group(2)}"
+        return f"{m.group(3)}****{m.group(4)}"
+
+    text = _ID_PHONE.sub(id_phone, text)
+    return _PLATE.sub(lambda m: m.group(1) + STAR * len(m.group(2)) + m.group(3), text)
+
+
+def _known_words(run: str) -> bool:
+    """True when a run of Chinese characters splits entirely into LABEL_WORDS (longest first)."""
+    ok = [True] + [False] * len(run)
+    longest = max(len(w) for w in LABEL_WORDS)
+    for i in range(len(run)):
+        if ok[i]:
+            for j in range(i + 1, min(len(run), i + longest) + 1):
+                if run[i:j] in LABEL_WORDS:
+                    ok[j] = True
+    return ok[len(run)]
+
+
+def safe_label(name: str) -> str:
+    """A delivered name (a file name) as it may appear outside the warehouse.
+
+    IDs, phones and plates are masked; a run of Chinese characters survives only when it is
+    made of known words (LABEL_WORDS: resource words, townships, dates), since a person's name
+    or an address cannot be told apart by its shape; other long digit runs keep their last 4.
+    """
+    text = mask_text(name)
+    text = _HAN_RUN.sub(lambda m: m.group(0) if _known_words(m.group(0)) else STAR * len(m.group(0)), text)
+    return _LONG_DIGITS.sub(lambda m: m.group(0) if _is_date_like(m.group(0)) else STAR * (len(m.group(0)) - 4)
+                            + m.group(0)[-4:], text)
+
+
+def _is_date_like(digits: str) -> bool:
+    """20261201, 202612010830, 20261201083000: a date (and time) in a file name is not personal."""
+    if len(digits) not in (8, 10, 12, 14):
+        return False
+    year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+    return 1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def safe_token(value: object) -> str | None:
+    """``value`` when its shape cannot carry personal data (an ASCII identifier such as a column
+    name, without long digit runs), else None: the caller says "a value" instead of quoting it."""
+    text = str(value)
+    if _IDENT.fullmatch(text) and not re.search(r"\d{5,}", text):
+        return text
+    return None
+
+
+def safe_tokens(values: object) -> str:
+    """A list of delivered names (e.g. columns) for a message: the safe ones quoted, the rest counted."""
+    items = list(values) if isinstance(values, list | tuple | set | frozenset) else [values]
+    shown = [t for t in (safe_token(v) for v in items) if t is not None]
+    hidden = len(items) - len(shown)
+    parts = [", ".join(shown)] if shown else []
+    if hidden:
+        parts.append(f"{hidden} other(s) not shown (may be data)")
+    return "; ".join(parts) if parts else "none"

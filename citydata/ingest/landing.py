@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from citydata.config import Settings
+from citydata.domain.masking import mask_text, safe_label
 from citydata.domain.time import LOCAL_TZ
 from citydata.errors import CitydataError
 from citydata.registry import Registry
@@ -39,8 +40,6 @@ MAX_NAME_BYTES = 200
 DEFAULT_STABLE_SECONDS = 2.0
 Signature = tuple[int, int]  # (size in bytes, mtime in ns), as the watcher compares them
 log = logging.getLogger(__name__)
-# Citizen ID numbers (18 chars) and mobile numbers: never written outside the warehouse in clear.
-_SENSITIVE = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])|(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -55,10 +54,13 @@ class Landed:
 
     @property
     def relative(self) -> str:
-        """The path the department used, <department>/<folder>/<name>, for audit rows, logs and emails:
-        control characters escaped."""
+        """The path the department used, <department>/<folder>/<name>, for audit rows, logs, reports
+        and emails: control characters escaped; the folder and file names are delivered content, so
+        only their safe labels (masking.safe_label) leave the raw layers (the original is kept in
+        audit.source_names and in the stored file's name under archive/ or rejected/)."""
         folder = self.resource if self.folder is None else self.folder
-        return "/".join(p for p in (self.department, printable(folder), printable(self.path.name)) if p)
+        return "/".join(p for p in (self.department, printable(safe_label(folder)),
+                                    printable(safe_label(self.path.name))) if p)
 
 
 class FileChanged(CitydataError):
@@ -189,6 +191,41 @@ def waiting_file(path: Path, registry: Registry, department: str, cfg: Settings)
     return _in_folder(path, registry, department)
 
 
+def handle(landed: Landed, cfg: Settings) -> str:
+    """How a waiting file is named to Airflow (XCom, mapped-task labels, logs): its path relative to
+    the landing dir, or, when the name carries something personal (safe_label masked part of it),
+    the masked path plus a hash of the real one, which ``resolve`` turns back into the file."""
+    raw = str(landed.path.relative_to(cfg.landing_dir))
+    label = "/".join(printable(safe_label(part)) for part in Path(raw).parts)
+    if label == raw:
+        return raw
+    return f"{label}#{_digest(raw)}"
+
+
+def resolve(ref: str, registry: Registry, department: str, cfg: Settings) -> Landed | None:
+    """The waiting file a ``handle`` names (None when it is not waiting any more)."""
+    path = cfg.landing_dir / ref
+    if os.path.lexists(path) or not re.fullmatch(r".*#[0-9a-f]{16}", ref):
+        return waiting_file(path, registry, department, cfg)
+    want = ref.rsplit("#", 1)[1]
+    dept_dir = _department_dir(department, cfg)
+    if dept_dir is None:
+        return None
+    parts = ref.split("/")
+    folders = [dept_dir / parts[1]] if len(parts) == 3 and parts[1] in registry.department(department).resources \
+        else [dept_dir, *(e for e in dept_dir.iterdir() if e.is_dir() and not e.is_symlink())]
+    for folder in folders:
+        for entry in os.scandir(folder) if folder.is_dir() else ():
+            candidate = Path(entry.path)
+            if _digest(str(candidate.relative_to(cfg.landing_dir))) == want:
+                return waiting_file(candidate, registry, department, cfg)
+    return None
+
+
+def _digest(relative: str) -> str:
+    return hashlib.sha256(relative.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
 def _department_dir(department: str, cfg: Settings) -> Path | None:
     dept_dir = cfg.landing_dir / department
     if dept_dir.is_symlink():  # e.g. a link to another department's folder: never followed
@@ -266,16 +303,6 @@ def _move(src: Path, dst: Path) -> None:
         dst.unlink(missing_ok=True)
         raise
     src.unlink()
-
-
-def mask_text(text: str) -> str:
-    """Mask ID-card and mobile numbers in text that leaves the warehouse (error files, logs)."""
-    def sub(m: re.Match) -> str:
-        if m.group(1):
-            return f"{m.group(1)}********{m.group(2)}"
-        return f"{m.group(3)}****{m.group(4)}"
-
-    return _SENSITIVE.sub(sub, text)
 
 
 @contextmanager
@@ -366,7 +393,7 @@ def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: 
     error = {
         **({"message": mask_text(message)} if message else {}),
         "file": landed.relative,
-        "stored_as": target.name,
+        "stored_as": printable(safe_label(target.name)),
         "department": landed.department,
         "resource": landed.resource,
         "reason": mask_text(reason),

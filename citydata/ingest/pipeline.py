@@ -307,7 +307,7 @@ def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest:
         fb = read_file(landed.path, {f.name for f in resource.fields})
         missing = [c for c in resource.required_fields if c not in fb.columns]
         if missing:
-            raise FileRejected("missing required column(s)", f"{', '.join(missing)} not in header {fb.columns}")
+            raise FileRejected("missing required column(s)", _missing_columns(resource, missing, fb.columns))
         if suite_for(resource) is not None:
             warm_gx()  # the once-per-process GX start-up, before the write transaction holds the warehouse
         with transaction(cfg.warehouse_url) as conn:
@@ -320,6 +320,16 @@ def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest:
         # The exception's text may quote content: only its kind is reported.
         raise FileRejected("unreadable file", f"{type(exc).__name__} while reading the delivery") from exc
     return record
+
+
+def _missing_columns(resource: Resource, missing: list[str], header: list[str]) -> str:
+    """Names the expected columns and counts, never the header itself: in a file without a header
+    row the "header" is the first data row (names, plates)."""
+    required = resource.required_fields
+    known = [c for c in header if c in {f.name for f in resource.fields}]
+    return (f"{', '.join(missing)} ({len(missing)} of {len(required)} required) not in the header; "
+            f"its first row has {len(header)} column(s), {len(known)} of them fields of the resource "
+            f"(expected {', '.join(required)}); is the header row missing?")
 
 
 def record_without_load(cfg: Settings, resource: Resource | None, landed: landing.Landed, *, status: str,

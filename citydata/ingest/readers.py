@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from citydata.domain.masking import safe_token
 from citydata.errors import FileRejected
 
 # Bytes per CSV block. Arrow's streaming reader reads up to 32 blocks ahead in the background,
@@ -117,14 +118,17 @@ def detect_encoding(path: Path) -> str:
 
 
 def _normalise_columns(names: list[str]) -> list[str]:
+    # Column names are quoted only when their shape cannot be data (safe_token): a file
+    # without a header row has a data row here.
     cols = [n.strip().lstrip("\ufeff").strip().lower() for n in names]
     seen: set[str] = set()
-    for c in cols:
+    for i, c in enumerate(cols, 1):
         if c in seen:
-            raise FileRejected("duplicated column", f"column {c!r} appears more than once in the header")
+            shown = f"column {i} ({safe_token(c)!r})" if safe_token(c) else f"column {i}"
+            raise FileRejected("duplicated column", f"{shown} repeats an earlier column name in the header")
         seen.add(c)
-    if any(not c for c in cols):
-        raise FileRejected("empty column name", f"header {names!r} has an empty column name")
+    if empty := [i for i, c in enumerate(cols, 1) if not c]:
+        raise FileRejected("empty column name", f"column {empty[0]} of {len(cols)} in the header has no name")
     return cols
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from citydata.config import settings
+from citydata.domain.masking import safe_label
 from citydata.errors import CitydataError
 from citydata.ingest import landing
 from citydata.registry import load_registry
@@ -15,11 +16,12 @@ def list_waiting(department: str) -> list[str]:
     cfg = settings()
     landing.recover_claims(cfg)  # files held by a run that was killed are waiting again
     files = landing.waiting_files(load_registry(), department, cfg)
-    return [str(f.path.relative_to(cfg.landing_dir)) for f in files]
+    return [landing.handle(f, cfg) for f in files]
 
 
 def ingest_path(department: str, relative: str, run_id: str | None = None) -> dict:
-    """Ingest one waiting file; returns its audit record. A file already gone was handled by another run.
+    """Ingest one waiting file (``relative``: a path or a ``list_waiting`` handle); returns its audit
+    record. A file already gone was handled by another run.
 
     ``run_id`` (the Airflow run) is recorded on the audit row, so reports can name the run.
     """
@@ -27,12 +29,12 @@ def ingest_path(department: str, relative: str, run_id: str | None = None) -> di
 
     cfg = settings()
     registry = load_registry()
-    path = (cfg.landing_dir / relative)
+    shown = "/".join(landing.printable(safe_label(p)) for p in relative.split("/"))
     if Path(relative).is_absolute() or ".." in Path(relative).parts or not relative.startswith(f"{department}/"):
-        raise CitydataError(f"refusing path {relative!r}: not inside landing/{department}/")
-    landed = landing.waiting_file(path, registry, department, cfg)
+        raise CitydataError(f"refusing path {shown!r}: not inside landing/{department}/")
+    landed = landing.resolve(relative, registry, department, cfg)
     if landed is None:
-        return {"department": department, "resource": None, "source": relative, "status": "skipped",
+        return {"department": department, "resource": None, "source": shown, "status": "skipped",
                 "reason": "no longer waiting (already processed)"}
     record = ingest_file(landed, registry, cfg, run_id=run_id).as_dict()
     if record["status"] in ("loaded", "partial") and record.get("resource"):

@@ -31,7 +31,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from citydata.domain.masking import safe_label
 from citydata.errors import CitydataError
+from citydata.ingest.landing import printable
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,13 @@ class Announcement:
         parts = self.path.split("/")
         return parts[1] if len(parts) == 3 else None
 
+    @property
+    def label(self) -> str:
+        """The path as it may leave the raw layers (asset events, triggerer log): names masked."""
+        return "/".join(printable(safe_label(part)) for part in self.path.split("/"))
+
     def payload(self) -> dict:
-        return {"department": self.department, "resource": self.resource, "path": self.path,
+        return {"department": self.department, "resource": self.resource, "path": self.label,
                 "size": self.size, "mtime_ns": self.mtime_ns}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
-from citydata.domain.masking import mask_record, mask_value, sensitive_kind
+from citydata.domain.masking import mask_delivered, mask_value, sensitive_kind
 from citydata.quality.checks import Evaluation
 from citydata.registry import Resource
 from citydata.warehouse.db import sql_file
@@ -61,7 +61,7 @@ class ValidationSummary:
         for r in rows[: MAX_SAMPLES - len(self.samples)]:
             self.samples.append({
                 "row_number": r["row_number"],
-                "record": mask_record(r["record"], self.resource),
+                "record": mask_delivered(r["record"], self.resource),
                 "errors": [{**e, "value": mask_value(e.get("value"), sensitive_kind(self.resource, e.get("column")))}
                            for e in r["errors"]],
             })

@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from citydata.config import settings
+from citydata.domain.masking import safe_token, safe_tokens
 from citydata.domain.vocab import FUTURE_AFTER, LATE_AFTER
 from citydata.errors import CitydataError
 from citydata.ingest.coerce import Coerced
@@ -326,10 +328,18 @@ def _index_rows(result: Any, n: int) -> np.ndarray | None:
 def _observed(result: Any) -> str:
     r = result.result or {}
     details = r.get("details") or {}
+    # Observed values are delivered content: quoted only when their shape cannot be personal
+    # (numbers, identifier-like names); a header that is really a data row stays unquoted.
     if "mismatched" in details:
         m = details["mismatched"]
-        return f"unexpected columns {m.get('unexpected') or []}, missing {m.get('missing') or []}"
-    return f"observed {r.get('observed_value')!r}"
+        return f"unexpected columns: {safe_tokens(m.get('unexpected') or [])}; missing: {safe_tokens(m.get('missing') or [])}"
+    value = r.get("observed_value")
+    if isinstance(value, bool | int | float | dt.date) or value is None or (
+            isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]*)?", value)):
+        return f"observed {value!r}"
+    if isinstance(value, list | tuple):
+        return f"observed {safe_tokens(value)}"
+    return f"observed {safe_token(value)!r}" if safe_token(value) else "observed value not shown (may be data)"
 
 
 def _paired(rules: list[Rule], validation: Any) -> list[tuple[Rule, Any]]:

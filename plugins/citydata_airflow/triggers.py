@@ -57,6 +57,6 @@ class LandingZoneTrigger(BaseEventTrigger):
             else:
                 for announcement in watch.poll(snapshot):
                     await asyncio.to_thread(watch.remember, announcement)
-                    self.log.info("new stable file %s (%d bytes)", announcement.path, announcement.size)
+                    self.log.info("new stable file %s (%d bytes)", announcement.label, announcement.size)
                     yield TriggerEvent(announcement.payload())
             await asyncio.sleep(self.poll_seconds)
