@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import time
 import unicodedata
 import uuid
@@ -30,6 +31,7 @@ from citydata.config import Settings
 from citydata.domain.masking import mask_text, safe_label
 from citydata.domain.time import LOCAL_TZ
 from citydata.errors import CitydataError
+from citydata.private import private_dir, private_file, write_private
 from citydata.registry import Registry
 
 UNKNOWN = "_unknown"
@@ -278,8 +280,7 @@ def checksum(path: Path) -> str:
 
 def _dated_target(root: Path, landed: Landed) -> Path:
     day = dt.datetime.now(LOCAL_TZ).strftime("%Y-%m-%d")
-    folder = root / landed.department / landed.resource / day
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(root / landed.department / landed.resource / day, root)
     name = safe_name(landed.path.name)
     target = folder / name
     n = 1
@@ -317,7 +318,8 @@ def claim(landed: Landed, cfg: Settings) -> Iterator[Landed | None]:
     token = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging = root / f".{token}"
     folder = staging / landed.department / landed.resource
-    folder.mkdir(parents=True)
+    private_dir(root)
+    private_dir(folder, staging)
     lock = (staging / LOCK).open("w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -328,15 +330,25 @@ def claim(landed: Landed, cfg: Settings) -> Iterator[Landed | None]:
         except FileNotFoundError:
             yield None  # another run claimed (or finished) it first
             return
+        mode = held.stat().st_mode
+        private_file(held)  # raw layer from here on; the department's mode comes back with the file
         try:
             yield replace(landed, path=held)
         finally:
             if held.exists():
+                _restore_mode(held, mode)
                 _move(held, _free_name(landed.path))
     finally:
         shutil.rmtree(root / token, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
         lock.close()
+
+
+def _restore_mode(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, stat.S_IMODE(mode))
+    except OSError:
+        pass
 
 
 def _free_name(path: Path) -> Path:
@@ -382,7 +394,7 @@ def recover_claims(cfg: Settings) -> list[Path]:
 def archive(landed: Landed, cfg: Settings) -> Path:
     target = _dated_target(cfg.archive_dir, landed)
     _move(landed.path, target)
-    return target
+    return private_file(target)
 
 
 def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: int, message: str | None = None) -> Path:
@@ -390,6 +402,7 @@ def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: 
     department, citydata.render.reasons), then the English code and details for engineers."""
     target = _dated_target(cfg.rejected_dir, landed)
     _move(landed.path, target)
+    private_file(target)
     error = {
         **({"message": mask_text(message)} if message else {}),
         "file": landed.relative,
@@ -401,5 +414,5 @@ def reject(landed: Landed, cfg: Settings, reason: str, details: str, rows_read: 
         "rows_read": rows_read,
         "rejected_at": dt.datetime.now(dt.UTC).isoformat(),
     }
-    Path(f"{target}.error.json").write_text(json.dumps(error, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_private(Path(f"{target}.error.json"), json.dumps(error, ensure_ascii=False, indent=2))
     return target

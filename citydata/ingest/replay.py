@@ -28,6 +28,7 @@ from citydata.config import Settings, settings
 from citydata.errors import CitydataError
 from citydata.ingest.coerce import coerce_batch
 from citydata.ingest.pipeline import _row_errors, prepare
+from citydata.private import private_dir
 from citydata.quality.checks import checks_for, run_checks
 from citydata.registry import Registry, Resource, load_registry
 from citydata.warehouse.db import sql_file, transaction
@@ -163,7 +164,7 @@ def export_quarantine(department: str, resource: str | None = None, out: Path | 
     cfg = cfg or settings()
     prepare(registry, cfg)
     out = out or cfg.home / "quarantine" / department
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out, cfg.home / "quarantine" if out.is_relative_to(cfg.home / "quarantine") else out)
     paths = []
     for res in _resources(registry, department, resource):
         with transaction(cfg.warehouse_url) as conn:

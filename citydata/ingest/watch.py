@@ -34,6 +34,7 @@ from pathlib import Path
 from citydata.domain.masking import safe_label
 from citydata.errors import CitydataError
 from citydata.ingest.landing import printable
+from citydata.private import write_private
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class LandingWatch:
         data = {"version": STATE_VERSION, "department": self.department,
                 "announced": {p: list(s) for p, s in sorted(self.announced.items())}}
         tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        write_private(tmp, json.dumps(data, indent=1))
         os.replace(tmp, self.state_path)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from citydata.notify.message import KEY_HEADER, REPORT_HEADER
+from citydata.private import private_dir, write_private
 from citydata.warehouse.db import sql_file, transaction
 from citydata.warehouse.load import ts_param
 
@@ -135,10 +136,10 @@ def eml_name(msg: EmailMessage) -> str:
 
 def write_eml(msg: EmailMessage, folder: Path) -> Path:
     """Write one message as an .eml file (atomically: a reader never sees half a message)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     path = folder / eml_name(msg)
     tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_bytes(msg.as_bytes())
+    write_private(tmp, msg.as_bytes())
     tmp.replace(path)
     return path
 

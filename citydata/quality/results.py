@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from citydata.domain.masking import mask_delivered, mask_value, sensitive_kind
+from citydata.private import write_private
 from citydata.quality.checks import Evaluation
 from citydata.registry import Resource
 from citydata.warehouse.db import sql_file
@@ -109,5 +110,5 @@ def annotate_error_file(target: Path, summary: ValidationSummary, report: Path |
     if report:
         doc["report"] = str(report)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    write_private(tmp, json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     tmp.replace(path)

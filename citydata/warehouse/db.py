@@ -7,6 +7,7 @@ code (identifiers only: values are always bound parameters).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 
 from citydata.config import REPO_ROOT, settings
 from citydata.errors import CitydataError
+from citydata.private import private_file
 
 SQL_DIR = REPO_ROOT / "include" / "sql"
 LAYERS = ("raw", "core", "audit", "quality", "share", "kpi", "meta")
@@ -88,6 +90,15 @@ def _only_comments(s: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in s.splitlines())
 
 
+def _private_sqlite(path: Path) -> None:
+    """The embedded warehouse holds raw personal data: its file (and, through SQLite, which gives
+    its journals the database's mode) is owner-only whatever the umask."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        if p.exists():
+            private_file(p)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     # WAL lets readers run beside one writer; a long busy timeout makes concurrent
     # Airflow tasks wait for the write lock instead of failing.
@@ -123,6 +134,7 @@ def engine(url: str | None = None) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite(Path(path))
         eng = create_engine(url, connect_args={"timeout": 60})
         event.listen(eng, "connect", _sqlite_pragmas)
         event.listen(eng, "begin", _sqlite_begin)
