@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from citydata.errors import RegistryError
 
+# Names become SQL identifiers (quoted everywhere, so keywords such as `order` are fine): lower-case
+# letters, digits and _ only, starting with a letter (a leading _ is ours: _batch_id, _row).
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+PG_NAME_BYTES = 63
 # Dates and times outside this window are typing mistakes or placeholders (0001-01-01, 9999-12-31):
 # quarantined unless a field declares its own earliest / latest_days_ahead.
 DATE_WINDOW_EARLIEST = dt.date(1900, 1, 1)
@@ -323,6 +326,12 @@ def parse_registry(raw: object, path: Path | None = None) -> Registry:
         if not d.resources:
             raise RegistryError(f"{where}: department {d.name}: has no resources")
         for r in d.resources.values():
+            # Derived names (share_<table>_page, stg_<table>_d, core_<table>_event) must fit
+            # PostgreSQL's 63 bytes: it would silently cut them, and two resources could collide.
+            if len(f"share_{r.table}_event") > PG_NAME_BYTES:
+                raise RegistryError(f"{where}: department {d.name}, resource {r.name}: table name {r.table} is "
+                                    f"longer than {PG_NAME_BYTES - 12} characters (names derived from it would "
+                                    f"be longer than {PG_NAME_BYTES} bytes); shorten the department or resource name")
             for c in r.consumers:
                 if c not in reg.consumers:
                     raise RegistryError(f"{where}: department {d.name}, resource {r.name}: unknown consumer {c!r}")

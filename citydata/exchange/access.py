@@ -30,6 +30,7 @@ from citydata.exchange.workdays import ANSWER_DAYS, REVIEW_DAYS, due_after
 from citydata.registry import Registry, Resource
 from citydata.share.roles import _create_role, consumer_role, join_reader
 from citydata.share.tables import share_table
+from citydata.warehouse.db import idents
 
 log = logging.getLogger(__name__)
 OPEN = ("submitted", "reviewed")
@@ -209,7 +210,7 @@ def sync_grants(conn: Connection, registry: Registry, resource: Resource) -> Non
                 join_reader(conn, role)
                 conn.execute(text(f"REVOKE ALL ON {table} FROM {role}"))
             for consumer, cols in grants(conn, resource):
-                what = "SELECT" if cols is None else f"SELECT ({', '.join(cols)})"
+                what = "SELECT" if cols is None else f"SELECT ({idents(cols)})"
                 conn.execute(text(f"GRANT {what} ON {table} TO {consumer_role(consumer)}"))
     except DBAPIError as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

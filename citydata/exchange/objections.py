@@ -36,7 +36,7 @@ from citydata.exchange.common import (
     utcnow,
 )
 from citydata.registry import Registry, Resource
-from citydata.warehouse.db import qualify, sql_file
+from citydata.warehouse.db import ident, idents, qualify, sql_file
 
 UNRESOLVED = ("open", "accepted")
 
@@ -53,13 +53,13 @@ def _row(conn: Connection, layer: str, resource: Resource, canonical: str, selec
     d = conn.dialect.name
     binds = key_binds(resource, canonical, d)
     q = sql_file("exchange/row_by_key.sql", d, select=select, table=qualify(layer, resource.table, d),
-                 primary_key=", ".join(resource.primary_key), binds=", ".join(f":{k}" for k in binds))
+                 primary_key=idents(resource.primary_key), binds=", ".join(f":{k}" for k in binds))
     got = conn.execute(text(q), binds).mappings().first()
     return dict(got) if got else None
 
 
 def _core_digest(conn: Connection, resource: Resource, canonical: str, field: str) -> tuple[str | None, int | None]:
-    got = _row(conn, "core", resource, canonical, f"{field} AS value, _batch_id")
+    got = _row(conn, "core", resource, canonical, f"{ident(field)} AS value, _batch_id")
     if got is None:
         return None, None
     return digest(resource.field(field).type, got["value"]), int(got["_batch_id"])
@@ -99,7 +99,7 @@ def raise_objection(conn: Connection, registry: Registry, consumer: str, code: s
     if not isinstance(row_key, dict):
         raise Refused("row key must be an object of primary-key fields")
     canonical = canonical_key(resource, row_key)
-    if _row(conn, "share", resource, canonical, ", ".join(resource.primary_key)) is None:
+    if _row(conn, "share", resource, canonical, idents(resource.primary_key)) is None:
         raise NotFound(f"resource {resource.code}: no shared row with key {canonical}")
     value_digest, _ = _core_digest(conn, resource, canonical, field)
     now = now or utcnow()

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, text
 from citydata.exchange.common import Refused, value_text
 from citydata.registry import Resource
 from citydata.share.tables import share_table
-from citydata.warehouse.db import sql_file
+from citydata.warehouse.db import ident, idents, sql_file
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 1_000_000
@@ -111,7 +111,7 @@ class Page:
 
 
 def _cond(resource: Resource, op: str, prefix: str, style: str = "sqlalchemy") -> str:
-    cols = ", ".join(("_batch_id", *resource.primary_key))
+    cols = idents(("_batch_id", *resource.primary_key))
     names = ["batch_id", *[f"{prefix}{i}" for i in range(len(resource.primary_key))]]
     binds = ", ".join(f":{n}" if style == "sqlalchemy" else f"%({n})s" for n in names)
     return f"AND ({cols}) {op} ({binds})"
@@ -125,7 +125,7 @@ def plan(conn: Connection, resource: Resource, after: Cursor, limit: int) -> Pag
     """Which rows the next page holds (at most `limit`), and the cursor after them."""
     d = conn.dialect.name
     table = share_table(resource, d)
-    pk = ", ".join(resource.primary_key)
+    pk = idents(resource.primary_key)
     page = Page(resource, after, next=after)
     start = after.seq - 1 if after.key is not None else after.seq
     pubs = conn.execute(text(sql_file("exchange/publications.sql", d)),
@@ -183,9 +183,9 @@ def _to_array(values: list, kind: str) -> pa.Array:
 def _generic_batches(conn: Connection, resource: Resource, columns: list[str], r: Range) -> Iterator[pa.RecordBatch]:
     d = conn.dialect.name
     kinds = {f.name: f.type for f in resource.fields}
-    select = ", ".join([*columns, *META])
+    select = ", ".join([idents(columns), *META]) if columns else ", ".join(META)
     q = sql_file("exchange/range_rows.sql", d, select=select, table=share_table(resource, d),
-                 primary_key=", ".join(resource.primary_key),
+                 primary_key=idents(resource.primary_key),
                  after=_cond(resource, ">", "a") if r.after is not None else "",
                  until=_cond(resource, "<=", "e") if r.until is not None else "")
     result = conn.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(
@@ -222,11 +222,11 @@ def _copy_batches(conn: Connection, resource: Resource, columns: list[str], r: R
     types = {**{c: kinds[c] for c in columns}, "_t_published": "timestamp"}
 
     def expr(c: str) -> str:
-        return f"(EXTRACT(EPOCH FROM {c}) * 1000000)::BIGINT" if types[c] == "timestamp" else c
+        return f"(EXTRACT(EPOCH FROM {ident(c)}) * 1000000)::BIGINT" if types[c] == "timestamp" else ident(c)
 
     q = sql_file("exchange/range_copy_postgresql.sql", "postgresql",
                  select=", ".join(expr(c) for c in types), table=share_table(resource, "postgresql"),
-                 primary_key=", ".join(resource.primary_key),
+                 primary_key=idents(resource.primary_key),
                  after=_cond(resource, ">", "a", "pyformat") if r.after is not None else "",
                  until=_cond(resource, "<=", "e", "pyformat") if r.until is not None else "")
     q = "\n".join(line for line in q.splitlines() if not line.startswith("--"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from citydata.registry import Registry
-from citydata.warehouse.db import run_file
+from citydata.warehouse.db import idents, run_file
 
 
 def ensure_exchange(conn: Connection, registry: Registry) -> None:
@@ -26,10 +26,10 @@ def ensure_exchange(conn: Connection, registry: Registry) -> None:
     for resource in registry.resources:
         if resource.shared:
             run_file(conn, "share/share_table.sql", table=share_table(resource, dialect),
-                     columns=_columns(resource, dialect), primary_key=", ".join(resource.primary_key),
+                     columns=_columns(resource, dialect), primary_key=idents(resource.primary_key),
                      index_prefix=f"share_{resource.table}")
             run_file(conn, "exchange/share_seq_index.sql", table=share_table(resource, dialect),
-                     index_name=f"share_{resource.table}_page", primary_key=", ".join(resource.primary_key))
+                     index_name=f"share_{resource.table}_page", primary_key=idents(resource.primary_key))
     seed_registry(conn, registry)
 
 

@@ -20,7 +20,7 @@ from citydata.kpi import tiers as T
 from citydata.kpi.dialect import ceil_seconds, seconds_between
 from citydata.kpi.periods import Period
 from citydata.registry import Registry, Resource, load_registry
-from citydata.warehouse.db import qualify, sql_file, statements, transaction
+from citydata.warehouse.db import ident, qualify, sql_file, statements, transaction
 from citydata.warehouse.load import ts_param, utcnow
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def _energy(conn: Connection, registry: Registry, period: Period, as_of: dt.date
                 continue
             row = conn.execute(text(sql_file(
                 "kpi/energy_coverage.sql", dialect, meters=qualify("core", meters.table, dialect),
-                readings=qualify("core", readings.table, dialect), event_time=readings.event_time,
+                readings=qualify("core", readings.table, dialect), event_time=ident(readings.event_time),
             )), {**ENERGY_VALUES, "window_start": ts_param(reference - dt.timedelta(hours=24), dialect),
                  "reference": ts_param(reference, dialect), "as_of": ts_param(as_of, dialect)}).one()
             active += int(row.meters_active)

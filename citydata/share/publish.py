@@ -21,7 +21,7 @@ from citydata.registry import Registry, Resource
 from citydata.share.export import write_parquet
 from citydata.share.roles import audience
 from citydata.share.tables import share_table
-from citydata.warehouse.db import qualify, sql_file, transaction
+from citydata.warehouse.db import ident, idents, qualify, sql_file, transaction
 from citydata.warehouse.load import ts_param, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,9 @@ def _params(resource: Resource, dialect: str) -> dict[str, str]:
     return {
         "target": share_table(resource, dialect),
         "source": qualify("core", resource.table, dialect),
-        "columns": ", ".join(cols),
-        "primary_key": ", ".join(resource.primary_key),
-        "set_columns": ", ".join(f"{c} = excluded.{c}" for c in non_key),
+        "columns": idents(cols),
+        "primary_key": idents(resource.primary_key),
+        "set_columns": ", ".join(f"{ident(c)} = excluded.{ident(c)}" for c in non_key),
         "values": ", ".join(f":{c}" for c in cols),
     }
 

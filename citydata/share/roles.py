@@ -19,7 +19,7 @@ from citydata.errors import CitydataError
 from citydata.exchange.grants import grant_consumers, grants
 from citydata.registry import IDENT, Registry
 from citydata.share.tables import share_table
-from citydata.warehouse.db import LAYERS, run_file
+from citydata.warehouse.db import LAYERS, idents, run_file
 
 log = logging.getLogger(__name__)
 READER = "share_reader"
@@ -77,7 +77,7 @@ def setup_roles(conn: Connection, registry: Registry) -> list[str]:
             conn.execute(text(f"GRANT SELECT ON {table} TO {READER}"))
         else:  # 有条件共享: what the approved requests say (registry consumers are pre-approved ones)
             for consumer, cols in grants(conn, resource):
-                what = "SELECT" if cols is None else f"SELECT ({', '.join(cols)})"
+                what = "SELECT" if cols is None else f"SELECT ({idents(cols)})"
                 conn.execute(text(f"GRANT {what} ON {table} TO {consumer_role(consumer)}"))
     run_file(conn, "roles/least_privilege.sql")  # ingest writer and dashboard reader
     return [*roles, "citydata_ingest_writer", "citydata_dashboard_reader"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from citydata.registry import Registry, Resource
-from citydata.warehouse.db import qualify, run_file
+from citydata.warehouse.db import idents, qualify, run_file
 from citydata.warehouse.schema import add_new_columns, column_defs
 
 
@@ -24,7 +24,7 @@ def create_share_tables(conn: Connection, registry: Registry) -> None:
             "share/share_table.sql",
             table=share_table(resource, dialect),
             columns=column_defs(resource, dialect),
-            primary_key=", ".join(resource.primary_key),
+            primary_key=idents(resource.primary_key),
             index_prefix=f"share_{resource.table}",
         )
         add_new_columns(conn, "share", resource)  # a field added to the registry later

@@ -49,6 +49,17 @@ TYPES = {
 }
 
 
+def ident(name: str) -> str:
+    """A column name from the registry, quoted for SQL on both backends: a field may be called
+    ``order``, ``desc`` or ``user`` (names are lower case, so quoted and bare references agree)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def idents(names: object, prefix: str = "") -> str:
+    """``a, b`` as ``"a", "b"`` (each with ``prefix``, e.g. ``s.``): a column list for SQL."""
+    return ", ".join(prefix + ident(n) for n in names)
+
+
 def qualify(layer: str, table: str, dialect: str) -> str:
     return f"{layer}.{table}" if dialect == "postgresql" else f"{layer}__{table}"
 

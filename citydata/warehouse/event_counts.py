@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from citydata.registry import Resource
-from citydata.warehouse.db import qualify, run_file, sql_file
+from citydata.warehouse.db import ident, qualify, run_file, sql_file
 
 PREFIX = "batch_events_"
 OPERATIONS = {"postgresql": ("ins", "upd", "del", "trunc"), "sqlite": ("ins", "upd", "del")}  # triggers_*.sql
@@ -54,11 +54,11 @@ def ensure_event_counts(conn: Connection, resource: Resource) -> None:
     # identifiers anyway, citydata.registry).
     params = {"trigger": name, "table": table, "department": _literal(resource.department),
               "resource": _literal(resource.name), "event_column": _literal(resource.event_time),
-              "event_time": resource.event_time, "new_second": second(f"NEW.{resource.event_time}", dialect),
-              "old_second": second(f"OLD.{resource.event_time}", dialect)}
+              "event_time": ident(resource.event_time), "new_second": second(f"NEW.{ident(resource.event_time)}", dialect),
+              "old_second": second(f"OLD.{ident(resource.event_time)}", dialect)}
     run_file(conn, f"events/triggers_{dialect}.sql", **params)
-    run_file(conn, "events/rebuild.sql", table=table, event_time=resource.event_time,
-             second=second(resource.event_time, dialect),
+    run_file(conn, "events/rebuild.sql", table=table, event_time=ident(resource.event_time),
+             second=second(ident(resource.event_time), dialect),
              binds={"department": resource.department, "resource": resource.name})
 
 

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from citydata.registry import Resource
-from citydata.warehouse.db import TYPES, qualify, sql_file
+from citydata.warehouse.db import TYPES, ident, idents, qualify, sql_file
 from citydata.warehouse.event_counts import SecondCounter, trigger_name
 
 # Session settings for the load transaction only (SET LOCAL): sorts and hashes of a large
@@ -85,7 +85,7 @@ class BatchLoad:
              "started_at": ts_param(utcnow(), self.dialect)},
         ).scalar_one()
         types = TYPES[self.dialect]
-        cols = ",\n    ".join(f"{f.name} {types[f.type]}" for f in resource.fields)
+        cols = ",\n    ".join(f"{ident(f.name)} {types[f.type]}" for f in resource.fields)
         self._drop_staging()
         conn.execute(text(sql_file("load/staging.sql", self.dialect, staging=self.staging, columns=cols)))
 
@@ -127,7 +127,7 @@ class BatchLoad:
                 table = table.set_column(i, field.name, utc_text(table.column(i), "Z"))
         buf = io.BytesIO()
         pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-        cols = ", ".join(table.column_names)
+        cols = idents(table.column_names)
         raw = self.conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(buf.getbuffer())
@@ -141,7 +141,7 @@ class BatchLoad:
             elif pa.types.is_date(col.type):
                 col = pc.cast(col, pa.string())
             arrays.append(col.to_pylist())
-        cols = ", ".join(table.column_names)
+        cols = idents(table.column_names)
         marks = ", ".join("?" * len(table.column_names))
         raw = self.conn.connection.driver_connection
         raw.executemany(f"INSERT INTO {self.staging} ({cols}) VALUES ({marks})", list(zip(*arrays, strict=True)))
@@ -182,13 +182,13 @@ class BatchLoad:
             "target": qualify("core", r.table, self.dialect),
             "staging": self.staging,
             "deduped": self.deduped,
-            "columns": ", ".join(self.columns),
-            "primary_key": ", ".join(r.primary_key),
+            "columns": idents(self.columns),
+            "primary_key": idents(r.primary_key),
             "batch_id": str(int(self.batch_id)),
-            "key_match": " AND ".join(f"cur.{k} = s.{k}" for k in r.primary_key),
-            "set_columns": ", ".join(f"{c} = excluded.{c}" for c in non_key),
-            "current_columns": ", ".join(f"cur.{c}" for c in non_key),
-            "excluded_columns": ", ".join(f"excluded.{c}" for c in non_key),
+            "key_match": " AND ".join(f"cur.{ident(k)} = s.{ident(k)}" for k in r.primary_key),
+            "set_columns": ", ".join(f"{ident(c)} = excluded.{ident(c)}" for c in non_key),
+            "current_columns": idents(non_key, "cur."),
+            "excluded_columns": idents(non_key, "excluded."),
         }
 
     def _upsert_portable(self) -> int:
@@ -200,7 +200,7 @@ class BatchLoad:
         return self.conn.execute(text(sql_file("load/upsert.sql", self.dialect, **p))).rowcount
 
     def _key_text(self, alias: str) -> str:
-        return " || '|' || ".join(f"COALESCE(CAST({alias}.{k} AS TEXT), '')" for k in self.resource.primary_key)
+        return " || '|' || ".join(f"COALESCE(CAST({alias}.{ident(k)} AS TEXT), '')" for k in self.resource.primary_key)
 
     def _guard_versions(self, p: dict[str, str], source: str, table: str) -> None:
         """The version guard (load/stale.sql): staged keys that core holds in a newer version are
@@ -208,7 +208,7 @@ class BatchLoad:
         if self._no_stale_possible(p):
             return
         version = self.resource.version
-        params = {**p, "source": source, "version": version, "key_text": self._key_text("s")}
+        params = {**p, "source": source, "version": ident(version), "key_text": self._key_text("s")}
         self.stale += self.conn.execute(
             text(sql_file("load/stale.sql", self.dialect, **params)),
             {"department": self.resource.department, "resource": self.resource.name,
@@ -271,9 +271,9 @@ class BatchLoad:
         non_key = [c for c in self.columns if c not in self.resource.primary_key] or list(self.resource.primary_key)
         return self._timed("merge", "load/merge.sql", {
             **p,
-            "set_columns": ", ".join(f"{c} = s.{c}" for c in non_key),
-            "new_columns": ", ".join(f"s.{c}" for c in non_key),
-            "new_all": ", ".join(f"s.{c}" for c in self.columns),
+            "set_columns": ", ".join(f"{ident(c)} = s.{ident(c)}" for c in non_key),
+            "new_columns": idents(non_key, "s."),
+            "new_all": idents(self.columns, "s."),
         })
 
     def _timed(self, step: str, name: str, params: dict[str, str]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, inspect, text
 
 from citydata.registry import Registry, Resource
-from citydata.warehouse.db import LAYERS, TYPES, qualify, run_file
+from citydata.warehouse.db import LAYERS, TYPES, ident, idents, qualify, run_file
 from citydata.warehouse.event_counts import ensure_event_count_table, ensure_event_counts
 
 
@@ -14,7 +14,7 @@ def column_defs(resource: Resource, dialect: str) -> str:
     cols = []
     for f in resource.fields:
         null = " NOT NULL" if f.name in resource.primary_key else ""
-        cols.append(f"{f.name} {types[f.type]}{null}")
+        cols.append(f"{ident(f.name)} {types[f.type]}{null}")
     return ",\n    ".join(cols)
 
 
@@ -25,14 +25,14 @@ def create_core_table(conn: Connection, resource: Resource) -> None:
         "ddl/core_table.sql",
         table=qualify("core", resource.table, dialect),
         columns=column_defs(resource, dialect),
-        primary_key=", ".join(resource.primary_key),
+        primary_key=idents(resource.primary_key),
         index_prefix=f"core_{resource.table}",
-        event_time=resource.event_time,
+        event_time=ident(resource.event_time),
     )
     add_new_columns(conn, "core", resource)
     if resource.role == "energy_readings" and resource.primary_key[:2] != ("meter_id", resource.event_time):
         run_file(conn, "ddl/meter_probe_index.sql", table=qualify("core", resource.table, dialect),
-                 index_prefix=f"core_{resource.table}", event_time=resource.event_time)
+                 index_prefix=f"core_{resource.table}", event_time=ident(resource.event_time))
     ensure_event_counts(conn, resource)
 
 
@@ -45,7 +45,7 @@ def add_new_columns(conn: Connection, layer: str, resource: Resource) -> list[st
         existing = {c["name"] for c in inspect(conn).get_columns(qualify(layer, resource.table, dialect))}
     added = [f for f in resource.fields if f.name not in existing]
     for f in added:
-        conn.execute(text(f"ALTER TABLE {qualify(layer, resource.table, dialect)} ADD COLUMN {f.name} "
+        conn.execute(text(f"ALTER TABLE {qualify(layer, resource.table, dialect)} ADD COLUMN {ident(f.name)} "
                           f"{TYPES[dialect][f.type]}"))
     return [f.name for f in added]
 
