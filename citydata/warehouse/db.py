@@ -88,8 +88,16 @@ def _read_sql(path: Path) -> str:
 
 
 def sql_file(name: str, dialect: str, **params: str) -> str:
-    """Render ``include/sql/<name>`` for a dialect."""
-    return render(_read_sql(SQL_DIR / name), dialect, **params)
+    """Render ``include/sql/<name>`` for a dialect; ``<stem>_<dialect>.sql`` beside it, when there
+    is one, is that dialect's own version of the statement (e.g. audit/close_batch)."""
+    path = SQL_DIR / name
+    variant = path.with_name(f"{path.stem}_{dialect}{path.suffix}")
+    return render(_read_sql(variant if _exists(variant) else path), dialect, **params)
+
+
+@cache
+def _exists(path: Path) -> bool:
+    return path.is_file()
 
 
 def statements(sql: str) -> list[str]:

@@ -328,6 +328,42 @@ def test_ingest_writer_loads_but_cannot_tamper(roles_db: dict, monkeypatch: pyte
 
 
 @pytest.mark.pg
+@pytest.mark.timeout(240)
+def test_ingest_writer_cannot_rewrite_the_accounting(roles_db: dict, outcome: dict) -> None:
+    """Issue 15, defect 6: the audit trail is append-only for the writer. It cannot UPDATE audit rows
+    (e.g. hide quarantined rows while keeping rows_read = loaded + quarantined + ...), mark quarantined
+    rows discarded, forge counts on a new row, or re-close a closed batch through the owner's function."""
+    import psycopg
+
+    writer = roles_db["writer"]
+    outcome["injected"] = ("as the ingest writer: UPDATE audit.ingest_log / quality.quarantine, INSERT a row with "
+                           "counts, audit.close_batch on a closed batch, DELETE stale rows")
+    with psycopg.connect(libpq(roles_db["admin"])) as conn:
+        batch = conn.execute("SELECT batch_id FROM audit.ingest_log WHERE rows_quarantined > 0 LIMIT 1").fetchone()[0]
+    attacks = [
+        f"UPDATE audit.ingest_log SET rows_quarantined = 0, rows_loaded = rows_loaded + rows_quarantined "
+        f"WHERE batch_id = {batch}",
+        "UPDATE quality.quarantine SET status = 'discarded'",
+        "DELETE FROM quality.quarantine",
+        "DELETE FROM quality.stale_rows",
+        "UPDATE quality.validation_results SET failed = 0",
+        "INSERT INTO audit.ingest_log (department, resource, source_kind, source, status, rows_read, rows_loaded, "
+        "started_at) VALUES ('water', 'meters', 'file', 'x', 'loaded', 5, 5, now())",
+    ]
+    for sql in attacks:
+        assert _denied(writer, sql), sql
+    with psycopg.connect(libpq(writer)) as conn:
+        with pytest.raises(psycopg.errors.RaiseException, match="never rewritten"):
+            conn.execute("SELECT audit.close_batch(%s, 'loaded', 1, 1, 0, 0, 0, NULL, now())", (batch,))
+    for role in ("share_reader", "citydata_dashboard_reader"):
+        assert _denied(roles_db["admin"], "SELECT audit.close_batch(1, 'loaded', 0, 0, 0, 0, 0, NULL, NULL)", role)
+    with psycopg.connect(libpq(roles_db["admin"])) as conn:
+        row = conn.execute("SELECT rows_quarantined FROM audit.ingest_log WHERE batch_id = %s", (batch,)).fetchone()
+    assert row[0] > 0
+    outcome.update(outcome="every rewrite denied; a closed batch cannot be closed again; counts unchanged", ok=True)
+
+
+@pytest.mark.pg
 @pytest.mark.timeout(180)
 def test_dashboard_reader_reads_indicators_only(roles_db: dict, outcome: dict) -> None:
     dash = roles_db["dashboard"]

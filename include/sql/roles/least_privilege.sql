@@ -16,6 +16,20 @@ GRANT USAGE ON SCHEMA raw, core, audit, quality, meta TO citydata_ingest_writer;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA raw, core, audit, quality, meta TO citydata_ingest_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA raw, core, audit, quality, meta TO citydata_ingest_writer;
 
+-- The accounting is append-only for the writer: it opens an audit row (only the columns an open
+-- row has) and closes it once through audit.close_batch (SECURITY DEFINER, owned by the warehouse
+-- owner), which never rewrites a closed row. No UPDATE of the audit log, of the quarantined rows
+-- and their reasons, of stale rows or of validation results: quarantined rows cannot be hidden
+-- or marked discarded by the role that loads (replay and corrections run as the owner).
+REVOKE UPDATE, DELETE, TRUNCATE ON audit.ingest_log, quality.quarantine, quality.stale_rows,
+    quality.validation_results FROM citydata_ingest_writer;
+REVOKE INSERT ON audit.ingest_log FROM citydata_ingest_writer;
+GRANT INSERT (department, resource, source_kind, source, checksum, status, run_id, started_at)
+    ON audit.ingest_log TO citydata_ingest_writer;
+REVOKE ALL ON FUNCTION audit.close_batch(BIGINT, TEXT, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, TEXT, TIMESTAMPTZ) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.close_batch(BIGINT, TEXT, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, TEXT, TIMESTAMPTZ)
+    TO citydata_ingest_writer;
+
 GRANT USAGE ON SCHEMA kpi, audit TO citydata_dashboard_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA kpi TO citydata_dashboard_reader;
 GRANT SELECT ON audit.ingest_log TO citydata_dashboard_reader;
