@@ -80,7 +80,25 @@ def setup_roles(conn: Connection, registry: Registry) -> list[str]:
                 what = "SELECT" if cols is None else f"SELECT ({idents(cols)})"
                 conn.execute(text(f"GRANT {what} ON {table} TO {consumer_role(consumer)}"))
     run_file(conn, "roles/least_privilege.sql")  # ingest writer and dashboard reader
-    return [*roles, "citydata_ingest_writer", "citydata_dashboard_reader"]
+    writers = [department_writer(conn, registry, d) for d in sorted(registry.departments)]
+    return [*roles, "citydata_ingest_writer", "citydata_dashboard_reader", *writers]
+
+
+def department_role(department: str) -> str:
+    return f"citydata_ingest_{department}"
+
+
+def department_writer(conn: Connection, registry: Registry, department: str) -> str:
+    """The ingest role of one department (roles/department_writer.sql) plus its own core tables:
+    a run loading that department cannot read or change another department's data."""
+    role = department_role(department)
+    if role == "citydata_ingest_writer":
+        raise CitydataError("registry: a department may not be called 'writer' (its ingest role would be "
+                            "the shared citydata_ingest_writer)")
+    run_file(conn, "roles/department_writer.sql", role=role, department=department)
+    for resource in registry.department(department).resources.values():
+        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON core.{resource.table} TO {role}"))
+    return role
 
 
 def audience(resource_sharing_type: str, consumers: tuple[str, ...]) -> str:

@@ -364,6 +364,54 @@ def test_ingest_writer_cannot_rewrite_the_accounting(roles_db: dict, outcome: di
 
 
 @pytest.mark.pg
+@pytest.mark.timeout(300)
+def test_department_writer_touches_only_its_department(roles_db: dict, monkeypatch: pytest.MonkeyPatch,
+                                                       outcome: dict) -> None:
+    """Issue 15, defect 6: a LOGIN user in citydata_ingest_water loads water's deliveries and cannot read or change health's data: core, quarantined raw values, audit rewrites."""
+    import psycopg
+
+    from citydata.ingest import pipeline as ingest
+    from citydata.mock.generate import generate
+    from citydata.registry import load_registry
+
+    base, _, db = roles_db["admin"].rpartition("/")
+    user = f"cdt_water_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq(roles_db["admin"]), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {user} LOGIN IN ROLE citydata_ingest_water")
+    url = base.replace("://postgres@", f"://{user}@") + "/" + db
+    outcome["injected"] = ("as citydata_ingest_water: a real water ingest, then SELECT/UPDATE/DELETE on health core, "
+                           "SELECT health's quarantined rows, UPDATE audit")
+    try:
+        monkeypatch.setenv("CITYDATA_WAREHOUSE_URL", url)
+        reg = load_registry()
+        ingest._READY.add((url, str(reg.path)))
+        generate(reg, "water", resources=["meter_readings"], rows=40, seed=13, defect_rate=0.2)
+        records = ingest.ingest_department("water")
+        assert [r.status for r in records] == ["partial"] and records[0].rows_quarantined > 0
+        for sql in ("SELECT citizen_id FROM core.health__card_visits", "UPDATE core.health__card_visits SET phone = ''",
+                    "DELETE FROM core.water__meter_readings", "SELECT * FROM share.health__institutions",
+                    "UPDATE audit.ingest_log SET reason = ''", "INSERT INTO core.health__institutions "
+                    "(institution_id) VALUES ('x')"):
+            assert _denied(url, sql), sql
+        with psycopg.connect(libpq(url)) as conn:
+            seen = conn.execute("SELECT department, COUNT(*) FROM quality.quarantine GROUP BY 1").fetchall()
+            assert dict(seen).keys() == {"water"}, seen
+        with psycopg.connect(libpq(roles_db["admin"])) as conn:
+            health = conn.execute("SELECT COUNT(*) FROM quality.quarantine WHERE department = 'health'").fetchone()[0]
+        assert health > 0  # there is health data to steal: the writer simply cannot see it
+    finally:
+        from citydata.warehouse.db import dispose_engines
+
+        dispose_engines()
+        with psycopg.connect(libpq(roles_db["admin"]), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (user,))
+            admin.execute(f"DROP OWNED BY {user}")
+            admin.execute(f"DROP ROLE {user}")
+    outcome.update(outcome=f"water loaded ({records[0].rows_loaded} rows, {records[0].rows_quarantined} quarantined); "
+                           "health core, health quarantine and audit rewrites all out of reach", ok=True)
+
+
+@pytest.mark.pg
 @pytest.mark.timeout(180)
 def test_dashboard_reader_reads_indicators_only(roles_db: dict, outcome: dict) -> None:
     dash = roles_db["dashboard"]
