@@ -29,7 +29,8 @@ test: $(STAMP)
 reliability-report: $(STAMP)
 	rm -rf test-artifacts/reliability
 	-$(BIN)/pytest -q -p no:warnings tests/reliability/test_bad_inputs.py tests/reliability/test_faults.py tests/reliability/test_security.py \
-		tests/reliability/test_landing_properties.py tests/ingest/test_landing_trust.py
+		tests/reliability/test_landing_properties.py tests/reliability/test_leak_properties.py tests/ingest/test_landing_trust.py \
+		tests/ingest/test_no_leak.py tests/ingest/test_private_files.py tests/warehouse/test_reserved_names.py
 	$(BIN)/python scripts/reliability_report.py
 
 bench: $(STAMP)

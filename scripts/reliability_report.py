@@ -23,6 +23,7 @@ DEFAULT_DIR = Path(os.environ.get("CITYDATA_RELIABILITY_DIR") or REPO / "test-ar
 KINDS = {"bad_inputs": "Bad inputs", "dag_runs": "Bad inputs through the ingest DAG", "faults": "Faults injected",
          "landing": "Landing contract (files being written, blocking files, older versions, typed values, names)",
          "properties": "Landing contract, property-based (random deliveries, writes, runs, kills)",
+         "leaks": "Nothing leaked (header-less files, sensitive file names, owner-only raw layers, keyword names)",
          "security": "Security checks"}
 
 
@@ -75,7 +76,7 @@ def render(data: dict[str, list[dict]]) -> tuple[str, int, int]:
         bad += sum(not r.get("ok") for r in data["dag_runs"])
         parts.append(f"{KINDS['dag_runs']} ({len(dag_rows)} cases, airflow dags test ingest_water)\n"
                      + _table(["case", "expected", "outcome", "check"], dag_rows))
-    for kind in ("faults", "landing", "properties", "security"):
+    for kind in ("faults", "landing", "properties", "leaks", "security"):
         items = sorted(data[kind], key=lambda r: r["name"])
         lost += sum(int(r.get("rows_lost") or 0) for r in items)
         bad += sum(not r.get("ok") for r in items)
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     data = load(args.dir)
     if not any(data.values()):
         print(f"reliability-report: no outcomes under {args.dir}; run the reliability tests first "
-              "(pytest tests/reliability/test_bad_inputs.py tests/reliability/test_faults.py tests/reliability/test_security.py)", file=sys.stderr)
+              "(pytest tests/reliability/test_bad_inputs.py tests/reliability/test_faults.py tests/reliability/test_security.py tests/ingest/test_no_leak.py)", file=sys.stderr)
         return 2
     text, bad, lost = render(data)
     if args.json:
