@@ -64,6 +64,12 @@ class Landed:
         return "/".join(p for p in (self.department, printable(safe_label(folder)),
                                     printable(safe_label(self.path.name))) if p)
 
+    @property
+    def raw_relative(self) -> str | None:
+        """The delivered name when ``relative`` had to mask it (kept in audit.source_names only)."""
+        raw = f"{self.department}/{self.resource}/{self.path.name}"
+        return None if raw == self.relative else printable(raw)
+
 
 class FileChanged(CitydataError):
     """The file changed (size, mtime or content) while it was read: it goes back to the landing zone."""

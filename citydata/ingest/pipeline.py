@@ -313,6 +313,7 @@ def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest:
         with transaction(cfg.warehouse_url) as conn:
             _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
                                      checksum=digest, run_id=run_id, columns=fb.columns)
+            _keep_raw_name(conn, record.batch_id, landed)
             verify()
     except CitydataError:
         raise
@@ -327,9 +328,17 @@ def _missing_columns(resource: Resource, missing: list[str], header: list[str]) 
     row the "header" is the first data row (names, plates)."""
     required = resource.required_fields
     known = [c for c in header if c in {f.name for f in resource.fields}]
-    return (f"{', '.join(missing)} ({len(missing)} of {len(required)} required) not in the header; "
+    zh = ", ".join(resource.field(c).name_zh or c for c in missing)
+    return (f"{', '.join(missing)} ({zh}; {len(missing)} of {len(required)} required) not in the header; "
             f"its first row has {len(header)} column(s), {len(known)} of them fields of the resource "
             f"(expected {', '.join(required)}); is the header row missing?")
+
+
+def _keep_raw_name(conn: Connection, batch_id: int, landed: landing.Landed) -> None:
+    """The delivered name, when the audit shows a masked one, in the restricted audit.source_names."""
+    if landed.raw_relative is not None:
+        conn.execute(text(sql_file("audit/insert_source_name.sql", conn.dialect.name)),
+                     {"batch_id": batch_id, "source_raw": landed.raw_relative})
 
 
 def record_without_load(cfg: Settings, resource: Resource | None, landed: landing.Landed, *, status: str,
@@ -343,6 +352,7 @@ def record_without_load(cfg: Settings, resource: Resource | None, landed: landin
             {"department": landed.department, "resource": resource.name if resource else landed.resource,
              "source_kind": "file", "source": landed.relative, "checksum": digest, "run_id": run_id, "started_at": now},
         ).scalar_one()
+        _keep_raw_name(conn, batch_id, landed)
         conn.execute(
             text(sql_file("audit/close_batch.sql", conn.dialect.name)),
             {"batch_id": batch_id, "status": status, "rows_read": rows_read, "rows_loaded": 0,

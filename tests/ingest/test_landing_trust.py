@@ -164,13 +164,15 @@ def test_long_chinese_name_is_archived_under_a_short_name(warehouse_url: str, ou
     bad = settings().landing_dir / "water" / "meter_readings" / ("坏" * 80 + ".csv")
     bad.write_text("", encoding="utf-8")
     records = {r.status: r for r in ingest_department("water")}
-    assert records["loaded"].source == f"water/meter_readings/{long_good}"
+    assert records["loaded"].source == "water/meter_readings/" + "*" * 80 + ".csv"  # unknown words: masked
+    raw = fetch("SELECT source_raw FROM audit.source_names WHERE batch_id = :b", b=records["loaded"].batch_id)
+    assert raw == [{"source_raw": f"water/meter_readings/{long_good}"}]  # the original, in a restricted place
     assert records["rejected"].reason.startswith("empty file")
     archived = list(settings().archive_dir.rglob("*.csv"))
     assert len(archived) == 1 and archived[0].suffix == ".csv" and len(archived[0].name.encode()) <= 200
     assert "~" in archived[0].name, "a hash of the original name keeps shortened names apart"
     [err] = settings().rejected_dir.rglob("*.error.json")
-    assert json.loads(err.read_text(encoding="utf-8"))["file"].endswith("坏" * 80 + ".csv")
+    assert json.loads(err.read_text(encoding="utf-8"))["file"].endswith("*" * 80 + ".csv")
     assert ingest_department("water") == [] and ingest_department("water") == []
     assert count("audit", "ingest_log") == 2 and not landing_files()
     outcome.update(outcome="archived / rejected under short names with a hash; audited once each", rows_lost=0, ok=True)

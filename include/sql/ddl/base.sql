@@ -64,3 +64,10 @@ CREATE TABLE IF NOT EXISTS meta.schema_state (
     fingerprint TEXT NOT NULL,
     applied_at {{t_timestamp}} NOT NULL
 );
+
+-- The delivered name of a file whose name was masked in audit.ingest_log.source (landing.Landed):
+-- a restricted place (owner and loading roles insert, nobody else reads), append-only.
+CREATE TABLE IF NOT EXISTS audit.source_names (
+    batch_id BIGINT PRIMARY KEY,
+    source_raw TEXT NOT NULL
+);

@@ -17,7 +17,7 @@ GRANT INSERT (department, resource, source_kind, source, checksum, status, run_i
 GRANT EXECUTE ON FUNCTION audit.close_batch(BIGINT, TEXT, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, TEXT, TIMESTAMPTZ)
     TO {{role}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON audit.batch_events TO {{role}};
-GRANT INSERT ON quality.stale_rows TO {{role}};
+GRANT INSERT ON quality.stale_rows, audit.source_names TO {{role}};
 GRANT SELECT, INSERT ON quality.validation_results TO {{role}};
 GRANT SELECT, INSERT ON quality.quarantine TO {{role}};
 GRANT SELECT, INSERT, UPDATE ON quality.notifications, quality.notified_batches TO {{role}};

@@ -26,6 +26,7 @@ REVOKE UPDATE, DELETE, TRUNCATE ON audit.ingest_log, quality.quarantine, quality
 REVOKE INSERT ON audit.ingest_log FROM citydata_ingest_writer;
 GRANT INSERT (department, resource, source_kind, source, checksum, status, run_id, started_at)
     ON audit.ingest_log TO citydata_ingest_writer;
+REVOKE SELECT, UPDATE, DELETE, TRUNCATE ON audit.source_names FROM citydata_ingest_writer;
 REVOKE ALL ON FUNCTION audit.close_batch(BIGINT, TEXT, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, TEXT, TIMESTAMPTZ) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit.close_batch(BIGINT, TEXT, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, TEXT, TIMESTAMPTZ)
     TO citydata_ingest_writer;
