@@ -163,8 +163,10 @@ def export_quarantine(department: str, resource: str | None = None, out: Path | 
     registry = registry or load_registry()
     cfg = cfg or settings()
     prepare(registry, cfg)
-    out = out or cfg.home / "quarantine" / department
-    private_dir(out, cfg.home / "quarantine" if out.is_relative_to(cfg.home / "quarantine") else out)
+    if out is None:  # our own folder: owner-only; a folder the user names keeps its mode (files are 0600)
+        out = private_dir(cfg.home / "quarantine" / department, cfg.home / "quarantine")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
     paths = []
     for res in _resources(registry, department, resource):
         with transaction(cfg.warehouse_url) as conn:
