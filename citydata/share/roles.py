@@ -95,7 +95,9 @@ def department_writer(conn: Connection, registry: Registry, department: str) -> 
     if role == "citydata_ingest_writer":
         raise CitydataError("registry: a department may not be called 'writer' (its ingest role would be "
                             "the shared citydata_ingest_writer)")
-    run_file(conn, "roles/department_writer.sql", role=role, department=department)
+    _create_role(conn, role)
+    run_file(conn, "roles/department_writer.sql", role=role, department=department,
+             department_literal=f"'{department}'")  # a registry identifier: [a-z][a-z0-9_]*
     for resource in registry.department(department).resources.values():
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON core.{resource.table} TO {role}"))
     return role

@@ -4,8 +4,7 @@
 -- accounting stays append-only, see least_privilege.sql); add quarantined, stale and validation rows;
 -- read quarantined rows of its own department only (row-level security; the quality email lists
 -- them); move watermarks; keep the event counts its core tables' triggers write.
-DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{{role}}') THEN CREATE ROLE {{role}} NOLOGIN; END IF; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
-
+-- (the role itself is created by citydata.share.roles, as the sharing roles are)
 REVOKE ALL ON ALL TABLES IN SCHEMA raw, core, audit, quality, meta, share, kpi FROM {{role}};
 REVOKE ALL ON SCHEMA raw, core, audit, quality, meta, share, kpi FROM {{role}};
 GRANT USAGE ON SCHEMA core, audit, quality, meta TO {{role}};
@@ -28,4 +27,4 @@ DROP POLICY IF EXISTS quarantine_all ON quality.quarantine;
 CREATE POLICY quarantine_all ON quality.quarantine TO citydata_ingest_writer USING (true) WITH CHECK (true);
 DROP POLICY IF EXISTS quarantine_{{department}} ON quality.quarantine;
 CREATE POLICY quarantine_{{department}} ON quality.quarantine TO {{role}}
-    USING (department = '{{department}}') WITH CHECK (department = '{{department}}');
+    USING (department = {{department_literal}}) WITH CHECK (department = {{department_literal}});
