@@ -67,8 +67,9 @@ class Landed:
     @property
     def raw_relative(self) -> str | None:
         """The delivered name when ``relative`` had to mask it (kept in audit.source_names only)."""
-        raw = f"{self.department}/{self.resource}/{self.path.name}"
-        return None if raw == self.relative else printable(raw)
+        folder = self.resource if self.folder is None else self.folder
+        raw = printable("/".join(p for p in (self.department, folder, self.path.name) if p))
+        return None if raw == self.relative else raw
 
 
 class FileChanged(CitydataError):

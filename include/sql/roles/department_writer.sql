@@ -1,5 +1,5 @@
--- The ingest role of one department ({{role}}), PostgreSQL only, idempotent; run by the warehouse
--- owner after roles/least_privilege.sql. What loading {{department}}'s deliveries needs and nothing
+-- The ingest role of one department (citydata_ingest_<department>), PostgreSQL only, idempotent; run by the warehouse
+-- owner after roles/least_privilege.sql. What loading the department's deliveries needs and nothing
 -- of another department: read and write its own core tables only; open and close audit rows (the
 -- accounting stays append-only, see least_privilege.sql); add quarantined, stale and validation rows;
 -- read quarantined rows of its own department only (row-level security; the quality email lists
