@@ -45,7 +45,8 @@ def gx_path(coerced: list, resource, columns: list[str], engine: str = "gx") -> 
     as Arrow compute compiled from the suite (citydata.quality.arrow_rules)."""
     import os
 
-    from citydata.quality.checks import begin_delivery, checks_for, finish_delivery, run_checks
+    from citydata.quality.checks import begin_delivery, finish_delivery, run_checks
+    from citydata.quality.suites import checks_for
 
     before = os.environ.get("CITYDATA_ROW_RULES")
     os.environ["CITYDATA_ROW_RULES"] = engine

@@ -25,7 +25,8 @@ def warm_up(resource: object) -> float:
     import pyarrow as pa
 
     from citydata.ingest.coerce import coerce_batch
-    from citydata.quality.checks import checks_for, run_checks
+    from citydata.quality.checks import run_checks
+    from citydata.quality.suites import checks_for
 
     t0 = time.perf_counter()
     names = [f.name for f in resource.fields]

@@ -13,14 +13,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Cycles left on purpose until the branches that own these files have merged (their code moves
-# then): each entry names the modules of one cycle. Remove an entry once its cycle is gone.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # quality/checks.py's checks_for belongs beside SuiteCheck (checks.py is being changed for the
-    # GX-free row-check path).
-    frozenset({"citydata.quality.checks", "citydata.quality.suites"}),
-}
-
 # The composition root may offer the mock departments as commands (`citydata generate`, `mock-api`, demo).
 MAY_IMPORT_MOCK = ("citydata.mock", "citydata.app")
 
@@ -113,7 +105,7 @@ def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path
 
 def test_no_import_cycles_in_citydata(graph) -> None:
     edges, _ = graph
-    assert set(cycles(edges)) <= KNOWN_CYCLES
+    assert cycles(edges) == []
 
 
 def test_production_code_does_not_import_the_mock_departments(graph) -> None:

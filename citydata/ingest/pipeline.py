@@ -26,13 +26,12 @@ from citydata.ingest.readers import read_file
 from citydata.quality.checks import (
     BatchResult,
     begin_delivery,
-    checks_for,
     finish_delivery,
     keys_unique,
     run_checks,
 )
 from citydata.quality.results import ValidationSummary, save_results
-from citydata.quality.suites import suite_for
+from citydata.quality.suites import checks_for, suite_for
 from citydata.quality.suites import warm as warm_gx
 from citydata.registry import Department, Registry, Resource, load_registry
 from citydata.render.reasons import rejection_text

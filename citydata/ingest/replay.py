@@ -29,7 +29,8 @@ from citydata.errors import CitydataError
 from citydata.ingest.coerce import coerce_batch
 from citydata.ingest.pipeline import _row_errors, prepare
 from citydata.private import private_dir
-from citydata.quality.checks import checks_for, run_checks
+from citydata.quality.checks import run_checks
+from citydata.quality.suites import checks_for
 from citydata.registry import Registry, Resource, load_registry
 from citydata.warehouse.db import sql_file, transaction
 from citydata.warehouse.load import BatchLoad, ts_param, utcnow

@@ -142,15 +142,3 @@ def finish_delivery(checks: list[Check], rows_read: int) -> BatchResult:
 def keys_unique(checks: list[Check]) -> bool:
     """True when a check vouches that no primary key occurs twice in the delivery (after its last batch)."""
     return any(getattr(check, "keys_unique", lambda: False)() for check in checks)
-
-
-def checks_for(resource: Resource) -> list[Check]:
-    """The checks every batch of a resource goes through, in order (fresh per delivery).
-
-    Built-in type and required checks first, then the resource's expectation suite
-    (expectations/<department>.<resource>.json) when it has one.
-    """
-    from citydata.quality.suites import SuiteCheck, suite_for
-
-    suite = suite_for(resource)
-    return [basic_checks] if suite is None else [basic_checks, SuiteCheck(suite, resource)]

@@ -36,7 +36,7 @@ from citydata.domain.masking import safe_token, safe_tokens
 from citydata.domain.vocab import FUTURE_AFTER, LATE_AFTER
 from citydata.errors import CitydataError
 from citydata.ingest.coerce import Coerced
-from citydata.quality.checks import BatchResult, Evaluation, Failure
+from citydata.quality.checks import BatchResult, Check, Evaluation, Failure, basic_checks
 from citydata.quality.vocab import suite_parameters
 from citydata.registry import Resource
 
@@ -546,3 +546,13 @@ class SuiteCheck:
                                         rule.description + " (conflicts with an earlier part of the delivery)"))
             out.evaluations.append(Evaluation(rule.check, rule.column, rule.severity, 0, int(rows.size), "row",
                                               rule.description))
+
+
+def checks_for(resource: Resource) -> list[Check]:
+    """The checks every batch of a resource goes through, in order (fresh per delivery).
+
+    Built-in type and required checks first, then the resource's expectation suite
+    (expectations/<department>.<resource>.json) when it has one.
+    """
+    suite = suite_for(resource)
+    return [basic_checks] if suite is None else [basic_checks, SuiteCheck(suite, resource)]

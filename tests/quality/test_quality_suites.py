@@ -12,8 +12,8 @@ import pytest
 from citydata.domain.ids import citizen_id_check_digit
 from citydata.errors import CitydataError
 from citydata.ingest.coerce import coerce_batch
-from citydata.quality.checks import begin_delivery, checks_for, finish_delivery, run_checks
-from citydata.quality.suites import SuiteError, load_suite, suite_path
+from citydata.quality.checks import begin_delivery, finish_delivery, run_checks
+from citydata.quality.suites import SuiteError, checks_for, load_suite, suite_path
 from citydata.registry import load_registry
 
 REPO = Path(__file__).resolve().parents[2]
