@@ -7,6 +7,7 @@ department the code has never seen works from configuration alone.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -109,6 +110,18 @@ class Resource(_Strict):
     primary_key: tuple[str, ...]
     max_bad_share: float = Field(default=0.5, ge=0, le=1)
     fields: tuple[FieldSpec, ...]
+
+    def missing_setting(self, environ: dict[str, str] | None = None) -> str | None:
+        """The environment variable this pulled resource's source needs and ``environ`` lacks.
+
+        None for files, and for a source whose URL is in the registry or set. Named in the
+        dashboard's freshness row (来源未配置) and in freshness alerts, so a skipped pull says why.
+        """
+        if self.arrival not in ("http", "sql") or self.source.get("url"):
+            return None
+        env = self.source.get("url_env")
+        values = os.environ if environ is None else environ
+        return env if env and not values.get(env) else None
 
     @model_validator(mode="after")
     def _consistent(self) -> Resource:

@@ -83,9 +83,11 @@ def pull_task(department: str, resource: str) -> object:
     def pull() -> dict:
         from citydata.ingest import tasks
 
-        record = tasks.pull_resource(department, resource)
+        record = tasks.pull_resource(department, resource, run_id=current_run_id())  # audit rows name this run
         if record["status"] == "skipped":
-            raise AirflowSkipException(record["reason"])  # source not configured here; files still accepted
+            # Source not configured here (the reason names the variable); files are still accepted. The
+            # dashboard shows 来源未配置 and freshness alerts name the setting (Resource.missing_setting).
+            raise AirflowSkipException(record["reason"])
         if record["status"] == "rejected":
             raise AirflowFailException(f"{department}.{resource} pull rejected (watermark kept): {record['reason']}")
         return record

@@ -1,6 +1,7 @@
 """kpi_rates: recompute the indicators (collection, sharing, energy coverage) into the kpi tables.
 
-Runs when any ingest DAG updates a core asset (current day, in progress) and every day at
+Runs when any ingest DAG updates a core asset (the current day and every day, month and quarter
+the new data falls in) and every day at
 00:20 Asia/Shanghai (the day that just ended, its month and quarter). Backfillable: the
 logical date picks the day (see citydata.kpi.jobs). Param ``date`` (YYYY-MM-DD) overrides.
 """
@@ -38,12 +39,13 @@ CORE_ASSETS = [core_asset(r.department, r.name) for r in REGISTRY.resources]
 def kpi_rates() -> None:
     @task
     def compute(**context: object) -> list[dict]:
-        from citydata.kpi.jobs import rate_periods, run_kpi_rates
+        from citydata.kpi.jobs import rate_periods, run_kpi_rates, touched_days
 
         run = context["dag_run"]
         asset_triggered = "asset" in str(getattr(run, "run_type", "")).lower()
-        periods = rate_periods(context.get("logical_date"), run.run_after, asset_triggered,
-                               (context.get("params") or {}).get("date"))
+        override = (context.get("params") or {}).get("date")
+        touched = touched_days() if asset_triggered and not override else None  # late data: past days too
+        periods = rate_periods(context.get("logical_date"), run.run_after, asset_triggered, override, touched)
         return run_kpi_rates(periods)
 
     @task(retries=3, retry_delay=timedelta(minutes=1), retry_exponential_backoff=2)

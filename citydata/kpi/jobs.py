@@ -5,8 +5,9 @@ kpi_rates (daily cron and core-asset events):
   and the day before it (so the 00:20 run finalises the day that just ended), plus the month
   and quarter containing each of those days. `airflow dags test kpi_rates 2026-11-10` or a
   backfill over past dates therefore recomputes exactly those past days.
-- an asset-triggered run (new data landed) recomputes only the current day (in progress);
-  the month and quarter follow at the next cron run.
+- an asset-triggered run (new data landed) recomputes the current day and every day the new
+  data's events fall in (late data lands in past days), with every period containing each of
+  them (month, quarter, … every kind in PERIOD_TYPES), so no view stays stale until the cron.
 kpi_reports (cron 06:00 every day, Shanghai; most days nothing is due):
 - from the registry's ``leadership.monthly_day`` (default 25) to the 27th: the current month's
   progress report, written and sent to the leadership (by the 28th, per the plan);
@@ -22,27 +23,63 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, text
+
 from citydata.domain.time import LOCAL_TZ
-from citydata.kpi.periods import Period, period_for
+from citydata.kpi.periods import PERIOD_TYPES, Period, period_for
+from citydata.warehouse.db import engine, sql_file
+from citydata.warehouse.load import ts_param
+
+# How far back an asset-triggered run looks for new batches when nothing was computed yet, and
+# the overlap with the last computation (a batch landing while it ran is not missed).
+FIRST_LOOKBACK = dt.timedelta(days=1)
+OVERLAP = dt.timedelta(hours=1)
 
 
 def rate_periods(logical_date: dt.datetime | None, run_after: dt.datetime, asset_triggered: bool,
-                 override: str | None = None) -> list[Period]:
+                 override: str | None = None, touched: list[dt.date] | None = None) -> list[Period]:
+    """The periods a run computes; ``touched``: the event days of new data (asset-triggered runs)."""
     if override:
         day = dt.date.fromisoformat(override)
         days = [day - dt.timedelta(days=1), day]
     elif asset_triggered or logical_date is None:
-        return [period_for("day", run_after.astimezone(LOCAL_TZ).date())]
+        days = sorted({run_after.astimezone(LOCAL_TZ).date(), *(touched or [])})
     else:
         day = logical_date.astimezone(LOCAL_TZ).date()
         days = [day - dt.timedelta(days=1), day]
     out: list[Period] = []
-    for kind in ("day", "month", "quarter"):
+    for kind in PERIOD_TYPES:
         for d in days:
             p = period_for(kind, d)
             if p not in out:
                 out.append(p)
     return out
+
+
+def touched_days(url: str | None = None, since: dt.datetime | None = None) -> list[dt.date]:
+    """Shanghai days of the events of batches landed since ``since`` (default: the last computation)."""
+    from citydata.kpi.compute import ready
+    from citydata.registry import load_registry
+
+    ready(load_registry(), url)
+    with engine(url).connect() as conn:
+        d = conn.dialect.name
+        if since is None:
+            last = _last_computed(conn)
+            since = last - OVERLAP if last else dt.datetime.now(dt.UTC) - FIRST_LOOKBACK
+        local_day = ("CAST((e.t_event AT TIME ZONE 'Asia/Shanghai') AS DATE)" if d == "postgresql"
+                     else "date(substr(e.t_event, 1, 19), '+8 hours')")
+        rows = conn.execute(text(sql_file("kpi/touched_days.sql", d, local_day=local_day)),
+                            {"since": ts_param(since, d)}).scalars().all()
+    return sorted(r if isinstance(r, dt.date) else dt.date.fromisoformat(str(r)) for r in rows if r is not None)
+
+
+def _last_computed(conn: Connection) -> dt.datetime | None:
+    value = conn.execute(text(sql_file("kpi/last_computed.sql", conn.dialect.name))).scalar()
+    if value is None:
+        return None
+    value = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def run_kpi_rates(periods: list[Period], now: dt.datetime | None = None) -> list[dict]:

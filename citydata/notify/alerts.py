@@ -121,6 +121,11 @@ def freshness_alerts(registry: Registry, department: str, last: dict[str, dt.dat
         rows.append([f"{resource_label(res, lang)}（{res.name}）", res.update_cycle, int(window.total_seconds() // 60),
                      local_time(landed) if landed else t(lang, "alert.fresh.never"), age])
     doc.table([t(lang, k) for k in ("col.resource", "col.cycle", "col.window", "col.last", "col.age")], rows)
+    for res, _landed, _window in stale:
+        missing = res.missing_setting()
+        if missing:  # the pull was skipped, not late: say which setting is missing
+            doc.para(t(lang, "alert.fresh.unconfigured", resource=f"{resource_label(res, lang)}（{res.name}）",
+                       setting=missing))
     key = "alert:fresh:" + department + ":" + short_hash(*[f"{r.name}@{ts.isoformat() if ts else 'never'}"
                                                           for r, ts, _ in stale])
     return _messages(registry, key, t(lang, "alert.fresh.subject", dept=dept_label(dept, lang), n=len(stale)),

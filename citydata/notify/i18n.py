@@ -76,6 +76,8 @@ T: dict[str, dict[str, str]] = {
         "alert.fresh.title": "{dept}实时数据资源超时未更新",
         "alert.fresh.intro": "以下声明为“实时”更新的数据资源，超过“更新周期 + 宽限时间”没有新的数据入库（检查时间 {time}）。",
         "alert.fresh.never": "从未收到",
+        "alert.fresh.unconfigured": "{resource}：来源未配置，采集任务已跳过。请设置环境变量 {setting}"
+                                    "（本地联调可先启动 citydata mock-api / citydata mock-db，见运维手册）。",
         "alert.late.subject": "【运行告警】{dag} 运行超时未完成",
         "alert.late.title": "数据接入任务运行超时",
         "alert.late.intro": "接入任务 {dag} 的运行 {run} 在排队后 {minutes} 分钟内没有完成（截止时间 {deadline}），"
@@ -189,6 +191,8 @@ T: dict[str, dict[str, str]] = {
         "alert.fresh.intro": "These resources declare real-time updates but received no new data within their update "
                              "interval plus grace (checked at {time}).",
         "alert.fresh.never": "never",
+        "alert.fresh.unconfigured": "{resource}: source not configured, the pull was skipped. Set {setting} "
+                                    "(for a local setup start citydata mock-api / citydata mock-db, see the runbook).",
         "alert.late.subject": "[Run alert] {dag} is late",
         "alert.late.title": "Ingest run late",
         "alert.late.intro": "Run {run} of {dag} did not finish within {minutes} minutes of being queued (deadline "

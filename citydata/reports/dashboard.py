@@ -72,6 +72,7 @@ LABELS: dict[str, dict[str, str]] = {
         "fresh": "正常",
         "stale": "超时",
         "never": "从未入库",
+        "unconfigured": "来源未配置",
         "runs": "最近采集运行",
         "run": "运行",
         "files": "文件数",
@@ -141,6 +142,7 @@ LABELS: dict[str, dict[str, str]] = {
         "fresh": "fresh",
         "stale": "stale",
         "never": "never landed",
+        "unconfigured": "source not configured",
         "runs": "Latest ingest runs",
         "run": "Run",
         "files": "Files",
@@ -247,7 +249,8 @@ def freshness(url: str | None = None, now: dt.datetime | None = None, lang: str 
     """Per registry resource: when rows last landed in core, how long ago, and whether that is late.
 
     A resource is stale when nothing landed for longer than its update interval plus grace
-    (the same expectation the collection rate uses), never when nothing ever landed.
+    (the same expectation the collection rate uses), never when nothing ever landed, and
+    "unconfigured" (来源未配置, with the missing variable) when its pull has no source here.
     """
     url = url or settings().warehouse_url
     registry = _ready(url, registry)
@@ -262,6 +265,9 @@ def freshness(url: str | None = None, now: dt.datetime | None = None, lang: str 
         age = (now - landed).total_seconds() if landed else None
         expected_s = (res.interval_minutes + res.grace_minutes) * 60
         state = "never" if landed is None else ("fresh" if age <= expected_s else "stale")
+        missing = res.missing_setting()  # this process's environment, the same as the workers' (one env)
+        if missing and state != "fresh":
+            state = "unconfigured"
         out.append({
             "department": res.department,
             "department_name": dept.name_zh if lang == ZH_CN else dept.name_en,
@@ -274,6 +280,7 @@ def freshness(url: str | None = None, now: dt.datetime | None = None, lang: str 
             "age_seconds": round(age, 1) if age is not None else None,
             "age_text": age_text(age, lang),
             "state": state,
+            "missing_setting": missing,
         })
     return out
 

@@ -34,7 +34,8 @@ import pytest
 from citydata.kpi.compute import compute_period
 from citydata.kpi.periods import period_for
 from citydata.kpi.read import read_kpis, stored
-from tests.helpers import AS_OF, DAY, build_scenario, sh
+from citydata.domain.time import LOCAL_TZ
+from tests.helpers import AS_OF, DAY, _as_utc, build_scenario, fetch, sh
 
 
 @pytest.fixture
@@ -163,3 +164,27 @@ def test_cli_json_is_read_kpis(scenario, warehouse_url: str, capsys: pytest.Capt
     assert "全县 county" in out and "57.1% (4/7)" in out and "未达标 not met" in out and "66.7% (4/6)" in out
     assert main(["kpi", "--date", "2099-01-01"]) == 1  # a period that has not started: one-line error
     assert "has not started" in capsys.readouterr().err
+
+
+def test_new_data_recomputes_every_period_it_falls_in(scenario, warehouse_url: str) -> None:  # noqa: ANN001
+    """An asset-triggered run (data landed) on a later day still recomputes the day, month and
+    quarter (every kind in PERIOD_TYPES) the data's events fall in, not only today."""
+    from citydata.kpi.jobs import rate_periods, run_kpi_rates, touched_days
+    from citydata.kpi.periods import PERIOD_TYPES
+
+    landed_since = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)  # the scenario's batches landed around DAY
+    oracle = sorted({_as_utc(r["t_event"]).astimezone(LOCAL_TZ).date() for r in fetch(
+        "SELECT e.t_event FROM audit.batch_events e JOIN audit.ingest_log l ON l.batch_id = e.batch_id "
+        "WHERE e.n <> 0")})
+    assert DAY in oracle and touched_days(warehouse_url, since=landed_since) == oracle
+    assert touched_days(warehouse_url, since=AS_OF + dt.timedelta(days=30)) == []
+    later = dt.datetime(2026, 12, 3, 2, tzinfo=dt.UTC)  # run in December: another month and quarter
+    periods = rate_periods(None, later, asset_triggered=True, touched=[DAY])
+    keys = {(p.kind, p.key) for p in periods}
+    assert {("day", "2026-11-10"), ("month", "2026-11"), ("quarter", "2026-Q4"), ("day", "2026-12-03"),
+            ("month", "2026-12")} <= keys
+    assert {p.kind for p in periods} == set(PERIOD_TYPES)
+    run_kpi_rates(periods, now=later)
+    for kind in PERIOD_TYPES:
+        got = by_dept(stored(period_for(kind, DAY), warehouse_url)["rates"])
+        assert got["county"]["resources_in_scope"] == 7, kind  # computed, with the new data in it

@@ -52,9 +52,11 @@ def test_run_selects_days_months_quarters() -> None:
     keys = [(p.kind, p.key) for p in rate_periods(logical, logical, asset_triggered=False)]
     assert keys == [("day", "2026-09-30"), ("day", "2026-10-01"), ("month", "2026-09"), ("month", "2026-10"),
                     ("quarter", "2026-Q3"), ("quarter", "2026-Q4")]
-    # New data (asset event): only today, in progress.
+    # New data (asset event): today, in progress, with its month and quarter (and every day the data touched).
     after = dt.datetime(2026, 11, 28, 18, 30, tzinfo=UTC)  # 02:30 on the 29th in Shanghai
-    assert [p.key for p in rate_periods(None, after, asset_triggered=True)] == ["2026-11-29"]
+    assert [p.key for p in rate_periods(None, after, asset_triggered=True)][:3] == ["2026-11-29", "2026-11", "2026-Q4"]
+    late = [p.key for p in rate_periods(None, after, True, touched=[dt.date(2026, 9, 30)])]
+    assert late[:6] == ["2026-09-30", "2026-11-29", "2026-09", "2026-11", "2026-Q3", "2026-Q4"]
     assert [p.key for p in rate_periods(None, after, True, override="2026-11-10")][:2] == ["2026-11-09", "2026-11-10"]
     # Reports: the 27th → this month's progress; the 1st → last month final (+ quarter in Jan/Apr/Jul/Oct).
     assert report_keys(dt.datetime(2026, 11, 27, 6, tzinfo=LOCAL_TZ)) == ["2026-11"]

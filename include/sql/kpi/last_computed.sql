@@ -1,0 +1,1 @@
+SELECT MAX(computed_at) FROM kpi.rates
