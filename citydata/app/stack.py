@@ -189,7 +189,7 @@ def up(host: str | None = None, port: int | None = None, timeout: float = 300.0,
         _wait(name, lambda n=name, s=since: component_health(cfg, n, fetch_health(cfg), s) == "healthy",
               timeout, cfg, name)
         echo(f"{name}: healthy (pid {pid}, log {cfg.log_file(name)})")
-    echo(f"Airflow UI: {cfg.url}/  ·  数据汇聚指标: {cfg.url}/citydata/")
+    echo(f"Airflow UI (简体中文, 北京时间): {cfg.url}/citydata/ui-defaults  ·  数据汇聚指标: {cfg.url}/citydata/")
     return cfg
 
 

@@ -20,6 +20,26 @@ def _ts(v: object) -> dt.datetime | None:
     return v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v))
 
 
+def first_landed(url: str | None = None, registry: Registry | None = None) -> dt.datetime | None:
+    """The platform's first landing (UTC), or None when nothing ever landed.
+
+    Trends leave periods that ended before it empty: the county had no platform then, which
+    is "no data", not a collection rate of 0 %.
+    """
+    ready(registry or load_registry(), url)
+    with engine(url).connect() as conn:
+        value = conn.execute(text(sql_file("kpi/first_landed.sql", conn.dialect.name))).scalar()
+    value = _ts(value)
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def before_platform(period: Period, start: dt.datetime | None) -> bool:
+    """True when ``period`` ended before the platform's first landing (or nothing landed yet)."""
+    return start is None or period.end <= start
+
+
 def _met(rate: float | None, target: float) -> bool | None:
     return None if rate is None else rate >= target - 1e-12
 

@@ -20,7 +20,8 @@ from citydata.domain.time import LOCAL_TZ
 from citydata.errors import CitydataError
 from citydata.kpi import tiers
 from citydata.kpi.compute import ready
-from citydata.kpi.read import read_kpis
+from citydata.kpi.periods import period_for
+from citydata.kpi.read import before_platform, first_landed, read_kpis
 from citydata.registry import Registry, load_registry
 from citydata.render.fmt import one_decimal
 from citydata.render.i18n import DEFAULT_LANG, ZH_CN, check_lang
@@ -346,15 +347,17 @@ def trend(day: dt.date, days: int = TREND_DAYS, *, url: str | None = None, regis
           lang: str = DEFAULT_LANG) -> dict[str, Any]:
     """Daily rates of the ``days`` days ending on ``day``, per department and county-wide, as stored.
 
-    A day that was never computed stays empty (a break in the line), never 0%; the
-    kpi_rates DAG and its backfill fill the history.
+    A day that was never computed, or that ended before the platform's first landing, stays
+    empty (a break in the line), never 0%; the kpi_rates DAG and its backfill fill the history.
     """
     registry = registry or load_registry()
+    start = first_landed(url, registry)
     dates = [day - dt.timedelta(days=i) for i in range(days - 1, -1, -1)]
     keys = ["county", *registry.departments]
     values: dict[str, dict[str, list]] = {m: {k: [] for k in keys} for m in ("collection_rate", "sharing_rate")}
     for d in dates:
-        rows = {r["department"]: r for r in read_kpis("day", d, refresh=False, url=url, registry=registry)}
+        rows = {} if before_platform(period_for("day", d), start) else {
+            r["department"]: r for r in read_kpis("day", d, refresh=False, url=url, registry=registry)}
         for metric, series in values.items():
             for k in keys:
                 series[k].append(rows[k][metric] if k in rows else None)

@@ -16,7 +16,7 @@ from citydata.config import settings
 from citydata.exchange.usage import report_section
 from citydata.kpi import tiers as T
 from citydata.kpi.periods import Period, parse_period, period_for, shanghai_iso
-from citydata.kpi.read import build_rows, ensure_computed, stored
+from citydata.kpi.read import before_platform, build_rows, ensure_computed, first_landed, stored
 from citydata.registry import Registry, Targets, load_registry
 from citydata.render.fmt import pct
 from citydata.render.html import esc, table
@@ -135,8 +135,12 @@ def _quality(period: Period, url: str | None) -> list[dict]:
 
 
 def _trend(period: Period, registry: Registry, url: str | None) -> tuple[list[str], list[dict | None]]:
-    """County rows per day of a month, per month of a quarter or year (computed where missing)."""
+    """County rows per day of a month, per month of a quarter or year (computed where missing).
+
+    Sub-periods in the future or ended before the platform's first landing are None (a gap).
+    """
     now = dt.datetime.now(dt.UTC)
+    start = first_landed(url, registry)
     if period.kind == "month":
         subs = [period_for("day", d) for d in period.days()]
     else:
@@ -144,7 +148,7 @@ def _trend(period: Period, registry: Registry, url: str | None) -> tuple[list[st
     labels, points = [], []
     for sub in subs:
         labels.append(sub.key[5:] if sub.kind == "day" else sub.key)
-        if sub.start >= now:
+        if sub.start >= now or before_platform(sub, start):
             points.append(None)
             continue
         ensure_computed(sub, registry, url, "auto")

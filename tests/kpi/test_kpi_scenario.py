@@ -31,10 +31,10 @@ from pathlib import Path
 
 import pytest
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.kpi.compute import compute_period
 from citydata.kpi.periods import period_for
 from citydata.kpi.read import read_kpis, stored
-from citydata.domain.time import LOCAL_TZ
 from tests.helpers import AS_OF, DAY, _as_utc, build_scenario, fetch, sh
 
 

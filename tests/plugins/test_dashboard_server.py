@@ -172,7 +172,7 @@ def test_api_numbers_equal_the_cli(server: dict) -> None:
     assert future.status_code == 400 and "has not started yet" in future.json()["detail"]
 
 
-def _browser():  # noqa: ANN202
+def _browser(lang: str = "zh-CN", tz: str | None = None):  # noqa: ANN202
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         if IN_CI:
@@ -185,11 +185,12 @@ def _browser():  # noqa: ANN202
     opts.binary_location = chromium
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,2400", "--lang=zh-CN"):
+                 "--window-size=1400,2400", f"--lang={lang}"):
         opts.add_argument(flag)
     profile = tempfile.mkdtemp(prefix="citydata-chromium-")
     opts.add_argument(f"--user-data-dir={profile}")
-    return webdriver.Chrome(options=opts, service=Service(driver)), profile
+    env = dict(os.environ, TZ=tz) if tz else None  # the browser's own time zone
+    return webdriver.Chrome(options=opts, service=Service(driver, env=env)), profile
 
 
 @pytest.mark.pg
@@ -246,6 +247,41 @@ def test_page_in_headless_chromium(server: dict) -> None:
         assert box.text == pct(cli["county"]["collection_rate"])
         driver.switch_to.default_content()
         driver.save_screenshot(str(ARTIFACTS / "dashboard_in_airflow_ui.png"))
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.pg
+@pytest.mark.timeout(300)
+def test_airflow_ui_opens_in_chinese_and_beijing_time_from_an_english_utc_browser(server: dict) -> None:
+    """Airflow 3.3 keeps the UI's language and zone in the browser: /citydata/ui-defaults stores
+    zh-CN and Asia/Shanghai there (the engineer's own later choice is kept), then opens the UI."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver, profile = _browser(lang="en-US", tz="UTC")
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(f"{server['url']}/citydata/ui-defaults")
+        wait.until(lambda d: d.find_elements(By.NAME, "username"))  # the UI, asking for a login
+        driver.find_element(By.NAME, "username").send_keys(VIEWER)
+        driver.find_element(By.NAME, "password").send_keys(server["password"] + Keys.ENTER)
+        wait.until(lambda d: "首页" in d.find_element(By.TAG_NAME, "body").text)
+        assert driver.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone") == "UTC"
+        assert driver.execute_script("return localStorage.getItem('i18nextLng')") == "zh-CN"
+        assert driver.execute_script("return JSON.parse(localStorage.getItem('timezone'))") == "Asia/Shanghai"
+        driver.save_screenshot(str(ARTIFACTS / "airflow_ui_zh_beijing.png"))
+        # An engineer's own choice stays; ?force=1 restores the county's defaults.
+        driver.execute_script("localStorage.setItem('i18nextLng', 'en'); localStorage.setItem('timezone', '\"UTC\"')")
+        driver.get(f"{server['url']}/citydata/ui-defaults")
+        wait.until(lambda d: "Home" in d.find_element(By.TAG_NAME, "body").text)
+        assert driver.execute_script("return localStorage.getItem('i18nextLng')") == "en"
+        driver.get(f"{server['url']}/citydata/ui-defaults?force=1")
+        wait.until(lambda d: "首页" in d.find_element(By.TAG_NAME, "body").text)
+        assert driver.execute_script("return JSON.parse(localStorage.getItem('timezone'))") == "Asia/Shanghai"
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)

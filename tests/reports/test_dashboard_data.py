@@ -11,11 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from citydata.app.audit import audit_rows
 from citydata.registry import load_registry
 from citydata.reports import dashboard
-from tests.helpers import citydata_home, cli_kpis, fill_warehouse, pg_database
+from citydata.warehouse.db import engine, render
+from citydata.warehouse.load import ts_param
+from tests.helpers import citydata_home, cli_kpis, fetch, fill_warehouse, pg_database
 
 REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
@@ -123,6 +126,21 @@ def test_trend_shows_stored_days_and_leaves_missing_days_empty(filled: str) -> N
     assert len(t["days"]) == dashboard.TREND_DAYS and t["days"][-1] == today.isoformat()
     county = next(s for s in t["collection_rate"] if s["key"] == "county")
     assert county["values"][-1] == next(r["collection_rate"] for r in stored[today] if r["department"] == "county")
+    # Everything landed today: before, the platform did not exist. Days computed then are no data, not 0 %.
+    assert all(v is None for s in t["collection_rate"] for v in s["values"][:-1])
+    # With the platform's first landing five days ago, the stored day two days ago is drawn.
+    first = fetch("SELECT batch_id, t_landed FROM audit.ingest_log WHERE t_landed IS NOT NULL ORDER BY t_landed")[0]
+    set_landed = "UPDATE audit.ingest_log SET t_landed = :t WHERE batch_id = :b"
+    with engine().begin() as conn:
+        d = conn.dialect.name
+        conn.execute(text(render(set_landed, d)), {"b": first["batch_id"],
+                                                   "t": ts_param(dt.datetime.now(dt.UTC) - dt.timedelta(days=5), d)})
+    try:
+        t = dashboard.trend(today)
+    finally:  # the module's warehouse is shared: put the landing time back
+        with engine().begin() as conn:
+            conn.execute(text(render(set_landed, conn.dialect.name)), {"b": first["batch_id"], "t": first["t_landed"]})
+    county = next(s for s in t["collection_rate"] if s["key"] == "county")
     water = next(s for s in t["sharing_rate"] if s["key"] == "water")
     assert water["values"][-3] == next(r["sharing_rate"] for r in stored[today - dt.timedelta(days=2)]
                                        if r["department"] == "water")

@@ -6,8 +6,9 @@
   /citydata/api/dashboard    everything the page shows, as JSON
   /citydata/api/freshness    time since rows last landed, per resource
   /citydata/api/runs         the latest ingest runs with quarantine counts and links to the DAG runs
+  /citydata/ui-defaults      public, no data: stores zh-CN and Asia/Shanghai as this browser's Airflow UI defaults
 
-Every route but the nav icon requires an authenticated Airflow user (dashboard_auth).
+Every route but the nav icon and ui-defaults requires an authenticated Airflow user (dashboard_auth).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from citydata.render.i18n import DEFAULT_LANG, http_lang
 from citydata.reports import dashboard
 from citydata_airflow.dashboard.auth import NotAuthenticated, require_reader
 from citydata_airflow.dashboard.page import render_login_required, render_page
+from citydata_airflow.ui_defaults import page as ui_defaults_page
 
 PREFIX = "/citydata"
 
@@ -69,6 +71,12 @@ async def _bad_request(_request: Request, exc: CitydataError) -> JSONResponse:
 def icon() -> Response:
     """The nav icon: public, carries no data (the UI's <img> request has no bearer token)."""
     return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+@app.get("/ui-defaults", include_in_schema=False)
+def ui_defaults(request: Request, force: bool = False) -> HTMLResponse:
+    """Airflow UI in Chinese and Beijing time for this browser (citydata_airflow.ui_defaults); no data."""
+    return HTMLResponse(ui_defaults_page(ui_base(request), force))
 
 
 @router.get("/", response_class=HTMLResponse)
