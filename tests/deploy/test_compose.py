@@ -186,3 +186,16 @@ def test_share_api_serves_the_warehouse_after_init(services: dict[str, dict]) ->
     assert svc["environment"]["CITYDATA_WAREHOUSE_URL"].startswith("postgresql+psycopg://")
     assert svc["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
     assert any(p.endswith(":8091") for p in svc["ports"]) and "/health" in " ".join(svc["healthcheck"]["test"])
+
+
+def test_compose_sets_the_airflow_settings_of_the_native_setup(services: dict[str, dict], home: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Time zone, Execution API timeout and quiet loggers: one truth for compose and `citydata airflow up`."""
+    from citydata.app.airflow_env import airflow_environ
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(home / "airflow"))
+    native = airflow_environ()
+    env = compose_environment(services)
+    for key in ("AIRFLOW__CORE__DEFAULT_TIMEZONE", "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT",
+                "AIRFLOW__LOGGING__NAMESPACE_LEVELS"):
+        assert str(env[key]) == native[key], key
