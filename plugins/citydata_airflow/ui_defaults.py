@@ -25,7 +25,8 @@ def page(ui_root: str, force: bool = False) -> str:
         "<body><p>正在设置 Airflow 界面：简体中文，北京时间（Asia/Shanghai）……</p><script>"
         f"var force = {cond};"
         f"if (force || !localStorage.getItem('i18nextLng')) localStorage.setItem('i18nextLng', {json.dumps(LANGUAGE)});"
-        f"if (force || !localStorage.getItem('timezone')) localStorage.setItem('timezone', {json.dumps(json.dumps(TIMEZONE))});"
+        "if (force || !localStorage.getItem('timezone')) "
+        f"localStorage.setItem('timezone', {json.dumps(json.dumps(TIMEZONE))});"
         f"location.replace({target});"
         "</script></body></html>"
     )

@@ -171,7 +171,8 @@ def _freshness_card(model: dict, lab: dict) -> str:
                  [[_td(f["department_name"]), _td(f["resource_name"]), _td(f["last_landed_local"]),
                    _td(f["age_text"], True), _td(f["expected_text"], True),
                    f'<td class="{"ok" if f["state"] == "fresh" else "bad"}" data-state="{f["state"]}">'
-                   f'{escape(_state_text(f, lab))}</td>'] for f in model["freshness"]], "freshness-table", lab["no_data"])
+                   f'{escape(_state_text(f, lab))}</td>'] for f in model["freshness"]],
+                 "freshness-table", lab["no_data"])
         + "</div>")
     return fresh_card
 
@@ -179,7 +180,9 @@ def _freshness_card(model: dict, lab: dict) -> str:
 def _state_text(row: dict, lab: dict) -> str:
     """The freshness state; an unconfigured pull names the variable to set."""
     text = lab[row["state"]]
-    return f"{text}（{row['missing_setting']}）" if row.get("missing_setting") and row["state"] == "unconfigured" else text
+    if row.get("missing_setting") and row["state"] == "unconfigured":
+        return f"{text}（{row['missing_setting']}）"
+    return text
 
 
 def _runs_card(model: dict, lab: dict) -> str:
