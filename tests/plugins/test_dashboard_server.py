@@ -253,7 +253,7 @@ def test_page_in_headless_chromium(server: dict) -> None:
 
 
 @pytest.mark.pg
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)  # the module's api-server may start in this test
 def test_airflow_ui_opens_in_chinese_and_beijing_time_from_an_english_utc_browser(server: dict) -> None:
     """Airflow 3.3 keeps the UI's language and zone in the browser: /citydata/ui-defaults stores
     zh-CN and Asia/Shanghai there (the engineer's own later choice is kept), then opens the UI."""
@@ -273,6 +273,7 @@ def test_airflow_ui_opens_in_chinese_and_beijing_time_from_an_english_utc_browse
         assert driver.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone") == "UTC"
         assert driver.execute_script("return localStorage.getItem('i18nextLng')") == "zh-CN"
         assert driver.execute_script("return JSON.parse(localStorage.getItem('timezone'))") == "Asia/Shanghai"
+        wait.until(lambda d: "+08:00" in d.find_element(By.TAG_NAME, "body").text)  # the UI's clock: Beijing time
         driver.save_screenshot(str(ARTIFACTS / "airflow_ui_zh_beijing.png"))
         # An engineer's own choice stays; ?force=1 restores the county's defaults.
         driver.execute_script("localStorage.setItem('i18nextLng', 'en'); localStorage.setItem('timezone', '\"UTC\"')")
