@@ -82,8 +82,11 @@ def test_freshness_is_time_since_rows_last_landed(filled: str) -> None:
         landed = [dt.datetime.fromisoformat(a["t_landed"]) for a in audits
                   if (a["department"], a["resource"]) == (res.department, res.name) and a["rows_loaded"] > 0]
         f = fresh[(res.department, res.name)]
+        # A pulled resource whose source is not configured here says so, naming the variable.
+        assert f["missing_setting"] == res.missing_setting()
         if not landed:
-            assert (f["state"], f["last_landed"], f["age_seconds"]) == ("never", None, None)
+            state = "unconfigured" if res.missing_setting() else "never"
+            assert (f["state"], f["last_landed"], f["age_seconds"]) == (state, None, None)
             continue
         assert dt.datetime.fromisoformat(f["last_landed"]) == max(landed)
         assert f["age_seconds"] == pytest.approx((now - max(landed)).total_seconds(), abs=0.2)
@@ -93,9 +96,11 @@ def test_freshness_is_time_since_rows_last_landed(filled: str) -> None:
              dashboard.freshness(now=now + dt.timedelta(hours=1))}
     for res in registry.resources:
         f = later[(res.department, res.name)]
-        if f["state"] != "never":
+        if f["last_landed"] is not None:
             age = (now + dt.timedelta(hours=1) - dt.datetime.fromisoformat(f["last_landed"])).total_seconds()
             expected = "stale" if age > (res.interval_minutes + res.grace_minutes) * 60 else "fresh"
+            if expected == "stale" and res.missing_setting():
+                expected = "unconfigured"  # late because nothing pulls it here, not because the source is slow
             assert f["state"] == expected, res.key
 
 
@@ -181,7 +186,9 @@ def test_page_of_an_empty_warehouse_says_no_data(home: Path) -> None:
     from citydata_airflow.dashboard.page import render_page
 
     model = dashboard.dashboard_model("month", lang="en")
-    assert model["runs"] == [] and {f["state"] for f in model["freshness"]} == {"never"}
+    registry = load_registry()
+    assert model["runs"] == [] and [f["state"] for f in model["freshness"]] == [
+        "unconfigured" if r.missing_setting() else "never" for r in registry.resources]
     county = next(r for r in model["kpis"] if r["department"] == "county")  # computed once, on first view
     assert model["county"]["collection_rate"] == county["collection_rate"]
     html = render_page(model)
