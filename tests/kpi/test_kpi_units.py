@@ -51,7 +51,7 @@ def test_run_selects_days_months_quarters() -> None:
     logical = dt.datetime(2026, 10, 1, 0, 20, tzinfo=LOCAL_TZ)
     keys = [(p.kind, p.key) for p in rate_periods(logical, logical, asset_triggered=False)]
     assert keys == [("day", "2026-09-30"), ("day", "2026-10-01"), ("month", "2026-09"), ("month", "2026-10"),
-                    ("quarter", "2026-Q3"), ("quarter", "2026-Q4")]
+                    ("quarter", "2026-Q3"), ("quarter", "2026-Q4"), ("year", "2026")]
     # New data (asset event): today, in progress, with its month and quarter (and every day the data touched).
     after = dt.datetime(2026, 11, 28, 18, 30, tzinfo=UTC)  # 02:30 on the 29th in Shanghai
     assert [p.key for p in rate_periods(None, after, asset_triggered=True)][:3] == ["2026-11-29", "2026-11", "2026-Q4"]
