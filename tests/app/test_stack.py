@@ -76,6 +76,10 @@ def _pgid(pid: int) -> int | None:
 
 
 @pytest.mark.timeout(3000)
+@pytest.mark.pg
+# The stack's behaviour does not depend on the warehouse backend (the DAG runs on both are covered by
+# tests/dags/); the deployment's backend is PostgreSQL, and one start-up costs minutes.
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
 def test_up_waits_for_each_component_runs_dags_without_executor_failure_and_down_stops_all(
     warehouse_url: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: None
 ) -> None:
