@@ -1,6 +1,6 @@
 """`citydata demo --live MINUTES`: the platform running, mock departments delivering in real time.
 
-The Airflow components start as the runbook starts them (citydata.app.platform); the landing
+The Airflow components start as engineers start them (`citydata airflow up`, citydata.app.stack); the landing
 watcher, the pull cron and kpi_rates do the rest, exactly as in production. Mock departments
 deliver on their cadence (citydata.mock.live); parking and health change continuously in their
 API and database and are pulled every minute. At the end the indicators of the live window are
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from citydata.app.audit import audit_rows
-from citydata.app.platform import running_platform
+from citydata.app.stack import check_running, running_stack
 from citydata.config import settings
 from citydata.errors import CitydataError
 from citydata.kpi.compute import compute_period
@@ -92,15 +92,14 @@ def run_live(minutes: float, *, seed: int = 2022, fleet: int = 200, every_second
     cfg = settings()
     registry = load_registry()
     _say(f"starting the platform (api-server, scheduler, dag-processor, triggerer) under {cfg.home}")
-    with running_mocks(seed) as mock_env, patched_environ({**mock_env, **LIVE_ENV}), \
-            running_platform({**mock_env, **LIVE_ENV}) as platform:
-        _say(f"Airflow UI {platform.api_url}/ (dashboard: {platform.api_url}/citydata/); logs {platform.logs}")
+    with running_mocks(seed) as mock_env, patched_environ({**mock_env, **LIVE_ENV}), running_stack(echo=_say) as stack:
+        _say(f"Airflow UI {stack.url}/ (dashboard: {stack.url}/citydata/); logs {stack.state_dir}")
         start = dt.datetime.now(dt.UTC).replace(microsecond=0)  # readings are stamped to the second
         end = start + dt.timedelta(minutes=minutes)
         deliveries = live.plan(start, end, every_seconds, registry)
         sources: set[str] = set()
         for d in deliveries:
-            _wait_until(d.at, platform.check_alive)
+            _wait_until(d.at, lambda: check_running(stack))
             path = live.write(d, registry, cfg.landing_dir, fleet=fleet, seed=seed)
             if path is not None:
                 sources.add(str(path.relative_to(cfg.landing_dir)))
@@ -109,7 +108,7 @@ def run_live(minutes: float, *, seed: int = 2022, fleet: int = 200, every_second
         deadline = time.monotonic() + settle_timeout
         done: set[str] = set()
         while done != sources and time.monotonic() < deadline:
-            platform.check_alive()
+            check_running(stack)
             time.sleep(3)
             done = _processed(sources) or done
         missing = sorted(sources - done)
@@ -122,5 +121,5 @@ def run_live(minutes: float, *, seed: int = 2022, fleet: int = 200, every_second
     print()
     print(kpi_table(rows))
     print(f"\nThe warehouse and Airflow's state stay in {cfg.home}: `citydata kpi` (today), `citydata audit`,\n"
-          "the dashboard (start the components as in docs/runbook.md, open /citydata/).")
+          "the dashboard (`citydata airflow up`, then open /citydata/).")
     return 1 if missing else 0

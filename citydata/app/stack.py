@@ -14,11 +14,13 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,3 +260,31 @@ def _group_alive(pgid: int) -> bool:
         if int(fields[2]) == pgid and fields[0] != "Z":
             return True
     return False
+
+
+@contextmanager
+def running_stack(timeout: float = 900.0, echo: Callable[[str], None] = print) -> Iterator[StackConfig]:
+    """`up` around a block (`citydata demo --live`), then `down` — unless the stack was already running
+    before, in which case it is used as it is and left running."""
+    cfg = stack_config()
+    was_running = [name for name, _ in components(cfg) if read_pid(cfg, name) is not None]
+    cfg = up(port=None if was_running else _free_port(), timeout=timeout, echo=echo)
+    try:
+        yield cfg
+    finally:
+        if not was_running:
+            down(echo=echo)
+
+
+def check_running(cfg: StackConfig) -> None:
+    """CitydataError naming the first component that is no longer running, and its log."""
+    for name, _args in components(cfg):
+        if read_pid(cfg, name) is None:
+            last = _tail(cfg.log_file(name), 1) or "no output"
+            raise CitydataError(f"airflow {name} stopped: {last[:300]} (log: {cfg.log_file(name)})")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
