@@ -58,9 +58,14 @@ def build(department: str) -> None:
 
         @task(outlets=outlets, map_index_template="{{ task.op_kwargs['path'] }}")
         def ingest_file(path: str) -> dict:
+            from citydata_airflow.lineage import attach
+
+            from citydata.config import settings
             from citydata.ingest import tasks
+            from citydata.lineage import ingest_lineage
 
             record = tasks.ingest_path(department, path, run_id=current_run_id())
+            attach(ingest_lineage(REGISTRY, settings(), department, path, record))  # OpenLineage: file → core/share
             if record["status"] == "rejected":
                 # Visible in the UI as a failed task; the file is already in rejected/.
                 raise AirflowFailException(f"{record['source']} rejected: {record['reason']}")
@@ -81,9 +86,14 @@ def pull_task(department: str, resource: str) -> object:
 
     @task(task_id=f"pull_{resource}", outlets=[core_asset(department, resource)])
     def pull() -> dict:
+        from citydata_airflow.lineage import attach
+
+        from citydata.config import settings
         from citydata.ingest import tasks
+        from citydata.lineage import pull_lineage
 
         record = tasks.pull_resource(department, resource, run_id=current_run_id())  # audit rows name this run
+        attach(pull_lineage(REGISTRY, settings(), department, resource, record))  # OpenLineage: source → core/share
         if record["status"] == "skipped":
             # Source not configured here (the reason names the variable); files are still accepted. The
             # dashboard shows 来源未配置 and freshness alerts name the setting (Resource.missing_setting).

@@ -39,13 +39,18 @@ CORE_ASSETS = [core_asset(r.department, r.name) for r in REGISTRY.resources]
 def kpi_rates() -> None:
     @task
     def compute(**context: object) -> list[dict]:
+        from citydata_airflow.lineage import attach
+
+        from citydata.config import settings
         from citydata.kpi.jobs import rate_periods, run_kpi_rates, touched_days
+        from citydata.lineage import kpi_lineage
 
         run = context["dag_run"]
         asset_triggered = "asset" in str(getattr(run, "run_type", "")).lower()
         override = (context.get("params") or {}).get("date")
         touched = touched_days() if asset_triggered and not override else None  # late data: past days too
         periods = rate_periods(context.get("logical_date"), run.run_after, asset_triggered, override, touched)
+        attach(kpi_lineage(REGISTRY, settings()))  # OpenLineage: audit/share → kpi tables
         return run_kpi_rates(periods)
 
     @task(retries=3, retry_delay=timedelta(minutes=1), retry_exponential_backoff=2)

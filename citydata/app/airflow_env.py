@@ -41,6 +41,11 @@ def airflow_environ(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         # SimpleAuthManager's "looks like production" banner on every process using PostgreSQL.
         "AIRFLOW__LOGGING__NAMESPACE_LEVELS": QUIET_LOGGERS,
+        # OpenLineage (docs/lineage.md): events of every DAG and task, appended to one JSON-lines file
+        # by default; compose points the transport at Marquez instead.
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "citydata",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(lineage_file(cfg.home)), "append": True}),
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
@@ -85,6 +90,11 @@ def local_secrets(airflow_home: Path) -> dict[str, str]:
     return json.loads(path.read_text())
 
 
+def lineage_file(home: Path) -> Path:
+    """Where the default (file) transport appends the OpenLineage events, one JSON object a line."""
+    return home / "lineage" / "events.jsonl"
+
+
 def airflow_bin() -> str:
     candidate = Path(sys.executable).with_name("airflow")
     found = str(candidate) if candidate.exists() else shutil.which("airflow")
@@ -96,6 +106,7 @@ def airflow_bin() -> str:
 def run_airflow(args: list[str], *, quiet: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess:
     env = airflow_environ()
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    lineage_file(Path(env["CITYDATA_HOME"])).parent.mkdir(parents=True, exist_ok=True)
     out = subprocess.PIPE if quiet else None
     return subprocess.run([airflow_bin(), *args], env=env, stdout=out, stderr=out, text=True, timeout=timeout, check=False)
 
