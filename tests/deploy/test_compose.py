@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -199,3 +200,15 @@ def test_compose_sets_the_airflow_settings_of_the_native_setup(services: dict[st
     for key in ("AIRFLOW__CORE__DEFAULT_TIMEZONE", "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT",
                 "AIRFLOW__LOGGING__NAMESPACE_LEVELS"):
         assert str(env[key]) == native[key], key
+
+
+def test_airflow_sends_lineage_to_marquez_in_compose(services: dict[str, dict]) -> None:
+    """OpenLineage events of every component go to the Marquez service (docs/lineage.md), which waits for its DB."""
+    for name in AIRFLOW_COMPONENTS:
+        env = services[name]["environment"]
+        transport = json.loads(env["AIRFLOW__OPENLINEAGE__TRANSPORT"])
+        assert transport["type"] == "http" and transport["url"] == "http://marquez:5000", name
+        assert env["AIRFLOW__OPENLINEAGE__NAMESPACE"] == "citydata", name
+        assert env["CITYDATA_LINEAGE_HOST"], name  # one name for the shared landing volume on every worker
+    assert "5000" in str(services["marquez"]["ports"]) and services["marquez"]["depends_on"]["marquez-db"]
+    assert services["marquez-web"]["environment"]["MARQUEZ_HOST"] == "marquez"
