@@ -26,6 +26,9 @@ from sqlalchemy import make_url
 
 from citydata.config import Settings
 from citydata.registry import Registry, Resource
+from citydata.sources.http import HttpSource
+from citydata.sources.pull import SourceNotConfigured, make_source
+from citydata.sources.sql import SqlSource
 from citydata.warehouse.db import normalise_url, qualify
 
 KPI_TABLES = ("rates", "resource_rates", "gaps", "energy_coverage")
@@ -112,10 +115,6 @@ def ingest_lineage(registry: Registry, cfg: Settings, department: str, relative:
 
 def source_dataset(res: Resource) -> LineageDataset | None:
     """The pulled source of an http/sql resource, or None when it is not configured here."""
-    from citydata.sources.http import HttpSource
-    from citydata.sources.pull import SourceNotConfigured, make_source
-    from citydata.sources.sql import SqlSource
-
     try:
         source = make_source(res)
     except SourceNotConfigured:
