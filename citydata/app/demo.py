@@ -13,7 +13,7 @@ from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from citydata.app.airflow_env import dags_test, ensure_metadata_db
+from citydata.app.airflow_env import dags_test, ensure_metadata_db, lineage_file
 from citydata.app.audit import audit_rows
 from citydata.config import settings
 from citydata.exchange.demo_step import exchange_step
@@ -129,7 +129,7 @@ def run_demo(rows: int = 200, seed: int = 2022, as_json: bool = False) -> int:
         _step("rows per resource")
         print(render_table(SUMMARY_COLUMNS, [[s[c] for c in SUMMARY_COLUMNS] for s in summary]))
         print(f"\nwarehouse: {cfg.warehouse_url}\naudit:     citydata audit --json\n"
-              f"landing:   {cfg.landing_dir}\ndone in {time.monotonic() - t0:.1f}s")
+              f"landing:   {cfg.landing_dir}\nlineage:   {lineage_file(cfg.home)} (docs/lineage.md)\ndone in {time.monotonic() - t0:.1f}s")
         outbox_step(_step, since=started_at)  # quality emails to owners, alerts to engineers
         failed += kpi_step(_step)
         exchange_step(_step)  # a consumer department reads a shared resource through the sharing API

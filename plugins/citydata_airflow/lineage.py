@@ -47,6 +47,10 @@ def to_openlineage(ds: LineageDataset) -> Dataset:
     return Dataset(namespace=ds.namespace, name=ds.name, facets=facets)
 
 
+def _assets(objects: list | None) -> list:
+    return [o for o in objects or [] if not isinstance(o, Dataset)]
+
+
 def attach(lineage: Lineage) -> None:
     """Add the datasets to the current task's inlets/outlets (the provider reads them at the end).
 
@@ -54,7 +58,8 @@ def attach(lineage: Lineage) -> None:
     """
     try:
         task = get_current_context()["task"]
-        task.inlets = [*(task.inlets or []), *map(to_openlineage, lineage.inputs)]
-        task.outlets = [*(task.outlets or []), *map(to_openlineage, lineage.outputs)]
+        # Replace, not add to, what an earlier try in this process attached (the Assets stay).
+        task.inlets = [*_assets(task.inlets), *map(to_openlineage, lineage.inputs)]
+        task.outlets = [*_assets(task.outlets), *map(to_openlineage, lineage.outputs)]
     except Exception as exc:  # noqa: BLE001 - lineage is best effort, the data is what matters
         log.warning("lineage not recorded for this task: %s", exc)
