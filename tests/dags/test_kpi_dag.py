@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from citydata.app.airflow_env import run_airflow
+from citydata.app.airflow_env import lineage_file, run_airflow
 from citydata.kpi.periods import parse_period
 from citydata.kpi.read import read_kpis, stored
 from tests.helpers import build_scenario
@@ -27,6 +28,11 @@ def test_kpi_rates_dag_backfills_the_logical_day(home: Path, tmp_path: Path, mon
     county = read_kpis("day", "2026-11-10", refresh=False)[-1]
     assert county["complete"] is True
     assert county["collection_rate"] == pytest.approx(4 / 7) and county["sharing_rate"] == pytest.approx(4 / 6)
+    # OpenLineage (docs/lineage.md): the compute task read the audit log and wrote every kpi table.
+    evt = [e for e in map(json.loads, lineage_file(home).read_text(encoding="utf-8").splitlines())
+           if e["eventType"] == "COMPLETE" and e["job"]["name"] == "kpi_rates.compute"][-1]
+    assert "audit__ingest_log" in {d["name"] for d in evt["inputs"]}
+    assert {"kpi__rates", "kpi__resource_rates", "kpi__gaps", "kpi__energy_coverage"} <= {d["name"] for d in evt["outputs"]}
 
 
 def test_kpi_reports_dag_sends_the_report_once_over_two_runs(home: Path, tmp_path: Path,
