@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from citydata.app.airflow_env import dags_test, lineage_file
-from citydata.app.server import serve_in_thread
+from citydata.asgi import serve_in_thread
 from citydata.config import settings
 from citydata.mock.generators import lots_rows
 from citydata.mock.parking_api import ParkingSystem, create_app
