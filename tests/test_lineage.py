@@ -78,6 +78,7 @@ def test_airflow_env_sends_events_to_a_file_under_citydata_home_unless_overridde
     env = airflow_environ({"CITYDATA_HOME": str(home)})
     transport = json.loads(env["AIRFLOW__OPENLINEAGE__TRANSPORT"])
     assert transport == {"type": "file", "log_file_path": str(home / "lineage" / "events.jsonl"), "append": True}
+    assert (home / "lineage").is_dir()  # the file transport would drop every event otherwise
     assert env["AIRFLOW__OPENLINEAGE__NAMESPACE"] == "citydata"
     mine = '{"type": "http", "url": "http://marquez:5000"}'
     assert airflow_environ({"AIRFLOW__OPENLINEAGE__TRANSPORT": mine})["AIRFLOW__OPENLINEAGE__TRANSPORT"] == mine

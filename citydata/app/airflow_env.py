@@ -53,6 +53,8 @@ def airflow_environ(base: dict[str, str] | None = None) -> dict[str, str]:
         keys = local_secrets(Path(env["AIRFLOW_HOME"]))
         env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", keys["jwt_secret"])
         env.setdefault("AIRFLOW__API__SECRET_KEY", keys["secret_key"])
+    if env["AIRFLOW__OPENLINEAGE__TRANSPORT"] == defaults["AIRFLOW__OPENLINEAGE__TRANSPORT"]:
+        lineage_file(cfg.home).parent.mkdir(parents=True, exist_ok=True)  # the file transport does not create it
     return env
 
 
@@ -106,7 +108,6 @@ def airflow_bin() -> str:
 def run_airflow(args: list[str], *, quiet: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess:
     env = airflow_environ()
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    lineage_file(Path(env["CITYDATA_HOME"])).parent.mkdir(parents=True, exist_ok=True)
     out = subprocess.PIPE if quiet else None
     return subprocess.run([airflow_bin(), *args], env=env, stdout=out, stderr=out, text=True, timeout=timeout, check=False)
 
