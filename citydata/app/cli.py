@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from citydata.errors import CitydataError
+from citydata.exchange.cli import add_commands as add_exchange_commands
 
 
 def _json_out(obj: object) -> None:
@@ -241,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
+    _data_commands(add)
+    _ingest_commands(add)
+    _mock_commands(add)
+    _airflow_commands(add)
+    add_exchange_commands(add)  # share-api, consumer, access, objection, access-log, catalog
+    return p
+
+
+def _data_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Deliveries, the audit, the demo, indicators and reports."""
     g = add("generate", cmd_generate, "write mock deliveries into the landing zone")
     g.add_argument("department")
     g.add_argument("--resource", action="append", help="only this resource (repeatable)")
@@ -287,28 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--year", type=_arg_period(r"\d{4}", "year (YYYY)"))
     rp.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN")
 
-    add("setup-roles", cmd_setup_roles, "create the sharing layer's tables, roles and grants (PostgreSQL)")
 
-    ma = add("mock-api", cmd_mock_api, "run the parking department's mock HTTP API (FastAPI) until interrupted")
-    ma.add_argument("--host", default="127.0.0.1")
-    ma.add_argument("--port", type=int, default=8600)
-    ma.add_argument("--token", help="Bearer token (default: $CITYDATA_PARKING_API_TOKEN or a random one, printed)")
-    ma.add_argument("--seed", type=int, default=0)
-    ma.add_argument("--fault", action="append", default=[], metavar="KIND=P",
-                    help="error|slow|malformed|ratelimit=probability, or slow_seconds=S, retry_after=S (repeatable)")
-    ma.add_argument("--tick", type=float, default=2.0, help="seconds between simulation steps")
-    ma.add_argument("--snapshot-seconds", type=float, default=300.0, help="occupancy snapshot interval")
-    ma.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per server (0: off)")
-    ma.add_argument("--sessions-per-hour", type=float, default=400.0)
-
-    mdb = add("mock-db", cmd_mock_db, "create and keep updating the health department's mock database")
-    mdb.add_argument("--url", help="SQLAlchemy URL (default: $CITYDATA_MOCK_DB_URL or an SQLite file in CITYDATA_HOME)")
-    mdb.add_argument("--seed", type=int, default=0)
-    mdb.add_argument("--interval", type=float, default=5.0, help="seconds between inserts/corrections")
-    mdb.add_argument("--once", action="store_true", help="create and backfill, then exit")
-    mdb.add_argument("--backfill-hours", type=float, default=24.0)
-    mdb.add_argument("--visits-per-hour", type=float, default=60.0)
-
+def _ingest_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Pulls, quarantine replay and corrections, the sharing layer's roles."""
     pl = add("pull", cmd_pull, "pull one http/sql resource once since its watermark (as the ingest DAG does)")
     pl.add_argument("department")
     pl.add_argument("resource")
@@ -333,6 +325,35 @@ def build_parser() -> argparse.ArgumentParser:
     qi.add_argument("file", type=Path)
     qi.add_argument("--json", action="store_true")
 
+
+    add("setup-roles", cmd_setup_roles, "create the sharing layer's tables, roles and grants (PostgreSQL)")
+
+
+def _mock_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """The mock departments' systems."""
+    ma = add("mock-api", cmd_mock_api, "run the parking department's mock HTTP API (FastAPI) until interrupted")
+    ma.add_argument("--host", default="127.0.0.1")
+    ma.add_argument("--port", type=int, default=8600)
+    ma.add_argument("--token", help="Bearer token (default: $CITYDATA_PARKING_API_TOKEN or a random one, printed)")
+    ma.add_argument("--seed", type=int, default=0)
+    ma.add_argument("--fault", action="append", default=[], metavar="KIND=P",
+                    help="error|slow|malformed|ratelimit=probability, or slow_seconds=S, retry_after=S (repeatable)")
+    ma.add_argument("--tick", type=float, default=2.0, help="seconds between simulation steps")
+    ma.add_argument("--snapshot-seconds", type=float, default=300.0, help="occupancy snapshot interval")
+    ma.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per server (0: off)")
+    ma.add_argument("--sessions-per-hour", type=float, default=400.0)
+
+    mdb = add("mock-db", cmd_mock_db, "create and keep updating the health department's mock database")
+    mdb.add_argument("--url", help="SQLAlchemy URL (default: $CITYDATA_MOCK_DB_URL or an SQLite file in CITYDATA_HOME)")
+    mdb.add_argument("--seed", type=int, default=0)
+    mdb.add_argument("--interval", type=float, default=5.0, help="seconds between inserts/corrections")
+    mdb.add_argument("--once", action="store_true", help="create and backfill, then exit")
+    mdb.add_argument("--backfill-hours", type=float, default=24.0)
+    mdb.add_argument("--visits-per-hour", type=float, default=60.0)
+
+
+def _airflow_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Airflow's components and environment."""
     af = add("airflow", cmd_airflow, "start, watch and stop Airflow's components (api-server first, each waited for healthy)")
     asub = af.add_subparsers(dest="action", required=True, metavar="ACTION")
     aup = asub.add_parser("up", help="start api-server, dag-processor, scheduler, triggerer (and Celery workers) in order")
@@ -344,10 +365,6 @@ def build_parser() -> argparse.ArgumentParser:
     adown.add_argument("--grace", type=float, default=30.0)
 
     add("env", cmd_env, "print the Airflow environment of this project (for `eval $(citydata env)`)")
-    from citydata.exchange.cli import add_commands
-
-    add_commands(add)  # share-api, consumer, access, objection, access-log, catalog (issue 16)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -86,9 +87,21 @@ def resource_table(resources: list[dict]) -> str:
     return render_table(cols, body)
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds the blocks below: the stack it started is stopped, not orphaned
+
+
 def run_live(minutes: float, *, seed: int = 2022, fleet: int = 200, every_seconds: float = 120.0,
              settle_timeout: float = 1200.0) -> int:
     """Run the platform for ``minutes`` of deliveries, then wait for them to land and print the window's indicators."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _run_live(minutes, seed=seed, fleet=fleet, every_seconds=every_seconds, settle_timeout=settle_timeout)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_live(minutes: float, *, seed: int, fleet: int, every_seconds: float, settle_timeout: float) -> int:
     cfg = settings()
     registry = load_registry()
     _say(f"starting the platform (api-server, scheduler, dag-processor, triggerer) under {cfg.home}")

@@ -60,3 +60,41 @@ def test_live_mode_delivers_in_real_time_and_reports_what_landed(tmp_path: Path)
 def _utc(value: object) -> dt.datetime:
     t = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+@pytest.mark.timeout(BUDGET_S + 120)
+def test_live_mode_stopped_by_sigterm_stops_the_platform_it_started(tmp_path: Path) -> None:
+    """A SIGTERM (an engineer's kill, a CI timeout) unwinds the live run: no Airflow component is left behind."""
+    import signal
+
+    from tests.helpers import wait_until
+
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITYDATA_", "AIRFLOW"))}
+    env["CITYDATA_HOME"] = str(home)
+    log = tmp_path / "live.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "citydata.app.cli", "demo", "--live", "30"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: "triggerer: healthy" in log.read_text(), BUDGET_S, "the live platform", proc=proc, log=log,
+                   interval=1.0)
+        pids = [int(p.read_text()) for p in home.rglob("stack/*.pid")]
+        assert len(pids) == 4
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=300) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not list(home.rglob("stack/*.pid"))
+    assert not [p for p in pids if _ours_and_running(p, home)], log.read_text()[-2000:]
+
+
+def _ours_and_running(pid: int, home: Path) -> bool:
+    """The process runs (not a zombie) and is one of this test's (a pid can be reused by then)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return state != "Z" and f"CITYDATA_HOME={home}".encode() in environ
