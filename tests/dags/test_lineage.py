@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from citydata.warehouse.db import engine, qualify
 from tests.helpers import drop
 
 pytestmark = pytest.mark.airflow
-TOKEN = "lineage-token"
+TOKEN = secrets.token_urlsafe(12)  # the mock API's; lineage must never carry it
 
 
 @pytest.fixture(scope="module")
