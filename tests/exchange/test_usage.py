@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from citydata.domain.time import LOCAL_TZ
 from citydata.exchange import objections
 from citydata.exchange.usage import dashboard_card, usage_for
 from citydata.warehouse.db import transaction
@@ -39,10 +40,10 @@ def test_usage_in_dashboard_and_report(api, registry, warehouse_url: str) -> Non
     assert 'id="exchange-table"' in html and "共享数据使用情况" in html and 'data-code="T-OPEN"' in html
     from citydata.reports.dashboard import dashboard_model
 
-    model = dashboard_model("day", dt.date.today().isoformat(), url=warehouse_url)
+    model = dashboard_model("day", dt.datetime.now(LOCAL_TZ).date().isoformat(), url=warehouse_url)
     assert {r["code"]: r["rows_served"] for r in model["exchange"]["resources"]}["T-OPEN"] == 7
     from citydata.kpi.periods import period_for
     from citydata.reports.kpi_report import render_kpi_report
 
-    report = render_kpi_report(period_for("month", dt.datetime.now(dt.UTC).date()), "zh-CN", registry, warehouse_url)
+    report = render_kpi_report(period_for("month", dt.datetime.now(LOCAL_TZ).date()), "zh-CN", registry, warehouse_url)
     assert "共享数据使用情况" in report and "解决用时中位数" in report
