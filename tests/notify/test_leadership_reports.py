@@ -24,20 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 LEADERS = ["office@yinan.example.cn", "deputy@yinan.example.cn"]
 
 
-@pytest.fixture
-def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    box = Inbox()
-    box.start()
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SMTP_DEFAULT",
-        f"smtp://127.0.0.1:{box.port}?disable_tls=true&disable_ssl=true&timeout=5&retry_limit=0"
-        "&from_email=citydata%40bigdata.example.cn",
-    )
-    yield box
-    box.stop()
-
-
 def scenario_with_leaders(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recipients: list[str]) -> None:
     """The KPI scenario (2026-11-10) with a leadership section in its registry."""
     build_scenario(url, tmp_path, monkeypatch)

@@ -46,20 +46,6 @@ def registry_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture
-def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    box = Inbox()
-    box.start()
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SMTP_DEFAULT",
-        f"smtp://127.0.0.1:{box.port}?disable_tls=true&disable_ssl=true&timeout=5&retry_limit=0"
-        "&from_email=citydata%40bigdata.example.cn",
-    )
-    yield box
-    box.stop()
-
-
 def visits(n: int, seed: int = 7) -> list[dict]:
     res = load_registry().resource("health", "card_visits")
     return generators.render(clean_rows(res, n, seed, dt.datetime.now(dt.UTC)), "csv")
