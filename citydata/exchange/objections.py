@@ -153,14 +153,21 @@ def resolve(conn: Connection, objection_id: int, *, accept: bool, reason: str | 
 
 def close_corrected(conn: Connection, resource: Resource, batch_id: int | None = None,
                     now: dt.datetime | None = None) -> list[int]:
-    """Close every unresolved objection whose disputed core value changed (called on publication)."""
+    """Close every unresolved objection whose disputed core value changed (called on publication).
+
+    Publication runs as the loading role, which sees only an objection's key, field, digest and
+    status (never the consumer or the reason): hence objection_close.sql, not the owner's _set.
+    One the owner answered meanwhile is closed already and is skipped.
+    """
     unresolved = rows(conn, "objection_unresolved.sql", {"department": resource.department, "resource": resource.name})
     closed = []
     for r in unresolved:
         current, row_batch = _core_digest(conn, resource, r["row_key"], r["field"])
         if current != r["value_digest"]:
-            obj = get_objection(conn, r["objection_id"])
-            _set(conn, obj, "corrected", now or utcnow(), "corrected by a later delivery",
-                 row_batch if row_batch is not None else batch_id)
-            closed.append(int(r["objection_id"]))
+            n = conn.execute(sql(conn, "objection_close.sql"), {
+                "objection_id": r["objection_id"], "resolved_at": ts_param(now or utcnow(), conn.dialect.name),
+                "resolution": "corrected by a later delivery",
+                "closed_by_batch": row_batch if row_batch is not None else batch_id}).rowcount
+            if n == 1:
+                closed.append(int(r["objection_id"]))
     return closed

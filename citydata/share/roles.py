@@ -89,8 +89,10 @@ def department_role(department: str) -> str:
 
 
 def department_writer(conn: Connection, registry: Registry, department: str) -> str:
-    """The ingest role of one department (roles/department_writer.sql) plus its own core tables:
-    a run loading that department cannot read or change another department's data."""
+    """The ingest role of one department (roles/department_writer.sql) plus its own core tables and,
+    since an ingest publishes right after loading, its own share tables (masked; SELECT because
+    INSERT ... ON CONFLICT DO UPDATE reads them): a run loading that department cannot read or
+    change another department's data."""
     role = department_role(department)
     if role == "citydata_ingest_writer":
         raise CitydataError("registry: a department may not be called 'writer' (its ingest role would be "
@@ -100,6 +102,8 @@ def department_writer(conn: Connection, registry: Registry, department: str) -> 
              department_literal=f"'{department}'")  # a registry identifier: [a-z][a-z0-9_]*
     for resource in registry.department(department).resources.values():
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON core.{resource.table} TO {role}"))
+        if resource.shared:
+            conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON {share_table(resource, 'postgresql')} TO {role}"))
     return role
 
 

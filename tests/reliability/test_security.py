@@ -5,6 +5,7 @@ Each check records its outcome in test-artifacts/reliability/security/ for `make
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -281,6 +282,27 @@ def _denied(url: str, sql: str, role: str | None = None) -> bool:
             return True
 
 
+@contextlib.contextmanager
+def _login_user(admin_url: str, group: str) -> Iterator[str]:
+    """A LOGIN user (unique) in ``group``; yields its URL, drops it afterwards."""
+    import psycopg
+
+    base, _, db = admin_url.rpartition("/")
+    user = f"cdt_{group.removeprefix('citydata_ingest_')}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq(admin_url), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {user} LOGIN IN ROLE {group}")
+    try:
+        yield base.replace("://postgres@", f"://{user}@") + "/" + db
+    finally:
+        from citydata.warehouse.db import dispose_engines
+
+        dispose_engines()
+        with psycopg.connect(libpq(admin_url), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (user,))
+            admin.execute(f"DROP OWNED BY {user}")
+            admin.execute(f"DROP ROLE {user}")
+
+
 @pytest.mark.pg
 @pytest.mark.timeout(180)
 def test_share_reader_cannot_read_personal_data(roles_db: dict, outcome: dict) -> None:
@@ -300,7 +322,7 @@ def test_share_reader_cannot_read_personal_data(roles_db: dict, outcome: dict) -
 @pytest.mark.pg
 @pytest.mark.timeout(240)
 def test_ingest_writer_loads_but_cannot_tamper(roles_db: dict, monkeypatch: pytest.MonkeyPatch, outcome: dict) -> None:
-    """A LOGIN user in citydata_ingest_writer runs a real ingest; it cannot delete audit rows, drop or read share."""
+    """A LOGIN user in citydata_ingest_writer runs a real ingest; it cannot delete audit rows, drop or empty share."""
     from citydata.config import settings
     from citydata.ingest import pipeline as ingest
     from citydata.mock.generate import generate
@@ -317,14 +339,16 @@ def test_ingest_writer_loads_but_cannot_tamper(roles_db: dict, monkeypatch: pyte
     generate(reg, "water", resources=["meter_readings"], rows=50, seed=12)
     records = ingest.ingest_department("water")
     assert [r.status for r in records] in (["loaded"], ["partial"]) and records[0].rows_read == 50
-    outcome["injected"] = "DELETE/UPDATE audit, DROP/TRUNCATE core, SELECT share as the ingest writer"
+    outcome["injected"] = "DELETE/UPDATE audit, DROP/TRUNCATE core and share, exchange tokens as the ingest writer"
+    # It publishes (share tables are masked, so it may read them) but cannot drop, empty or delete them.
     for sql in ("DELETE FROM audit.ingest_log", "TRUNCATE core.water__meter_readings",
-                "DROP TABLE core.water__meter_readings", "SELECT * FROM share.health__institutions",
+                "DROP TABLE core.water__meter_readings", "TRUNCATE share.health__institutions",
+                "DELETE FROM share.health__institutions", "SELECT token_hash FROM meta.exchange_consumers",
                 "CREATE TABLE core.evil (x int)", "DELETE FROM core.health__card_visits"):
         assert _denied(writer, sql), sql
     assert settings().warehouse_url == writer
     outcome.update(outcome=f"ingest as writer {records[0].status} ({records[0].rows_loaded} rows); "
-                           "delete/truncate/drop/DDL/share read all denied", ok=True)
+                           "delete/truncate/drop/DDL/token read all denied", ok=True)
 
 
 @pytest.mark.pg
@@ -409,6 +433,78 @@ def test_department_writer_touches_only_its_department(roles_db: dict, monkeypat
             admin.execute(f"DROP ROLE {user}")
     outcome.update(outcome=f"water loaded ({records[0].rows_loaded} rows, {records[0].rows_quarantined} quarantined); "
                            "health core, health quarantine and audit rewrites all out of reach", ok=True)
+
+
+def _plant_objections(admin_url: str) -> dict[str, int]:
+    """As the owner: an open objection to a water reading (its digest matches no value, so the next
+    water publication closes it as corrected) and one to a health institution (out of water's reach)."""
+    import psycopg
+
+    ids = {}
+    with psycopg.connect(libpq(admin_url)) as conn:
+        for dept, res, key, field in (("water", "meter_readings", '["SW0000000000", "2026-01-01T00:00:00Z"]',
+                                       "reading_m3"), ("health", "institutions", '["H0"]', "name")):
+            ids[dept] = conn.execute(
+                "INSERT INTO meta.objections (consumer, department, resource, code, row_key, field, reason, status, "
+                "value_digest, raised_at) VALUES ('housing', %s, %s, 'x', %s, %s, 'reason', 'open', 'no-such-digest', "
+                "now()) RETURNING objection_id", (dept, res, key, field)).fetchone()[0]
+    return ids
+
+
+PUBLISH_DENIED = (
+    "SELECT * FROM share.health__institutions", "INSERT INTO share.health__institutions (institution_id, _batch_id, "
+    "_t_published) VALUES ('x', 1, now())", "SELECT * FROM share.health__card_visits",
+    "SELECT token_hash FROM meta.exchange_consumers", "INSERT INTO meta.exchange_consumers (consumer, token_hash, "
+    "created_at) VALUES ('x', 'y', now())", "SELECT * FROM meta.access_requests",
+    "UPDATE meta.access_requests SET status = 'approved'", "SELECT * FROM audit.access_log",
+    "INSERT INTO audit.access_log (t_request, method, path, status) VALUES (now(), 'GET', '/', 200)",
+    "SELECT consumer, reason FROM meta.objections", "DELETE FROM audit.publish_log",
+    "UPDATE audit.publish_log SET rows_published = 0", "DROP TABLE share.water__meter_readings",
+)
+
+
+@pytest.mark.pg
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("group", ["citydata_ingest_water", "citydata_ingest_writer"])
+def test_loading_role_publishes_what_it_loads(group: str, roles_db: dict, monkeypatch: pytest.MonkeyPatch,
+                                              outcome: dict) -> None:
+    """Issue 15 leftover: the ingest DAG's task (tasks.ingest_path) loads and then publishes. As a LOGIN
+    user in a loading role both steps succeed; the role still cannot read or write another department's
+    share tables, nor any exchange table (consumers, tokens, requests, access log, objections' texts)."""
+    import psycopg
+
+    from citydata.config import settings
+    from citydata.ingest import tasks
+    from citydata.mock.generate import generate
+    from citydata.registry import load_registry
+
+    admin = roles_db["admin"]
+    objections = _plant_objections(admin)
+    outcome["injected"] = (f"as {group}: tasks.ingest_path on a water file (load + publish), then health share "
+                           "tables and the exchange tables")
+    with _login_user(admin, group) as url:
+        monkeypatch.setenv("CITYDATA_WAREHOUSE_URL", url)
+        generate(load_registry(), "water", resources=["meter_readings"], rows=40, seed=14)
+        [handle] = tasks.list_waiting("water")
+        record = tasks.ingest_path("water", handle, run_id="manual__roles")
+        assert settings().warehouse_url == url
+        assert record["status"] in ("loaded", "partial") and record["published"] > 0, record
+        for sql in PUBLISH_DENIED if group != "citydata_ingest_writer" else PUBLISH_DENIED[3:]:
+            assert _denied(url, sql), sql
+        with psycopg.connect(libpq(url)) as conn:
+            logged = conn.execute("SELECT DISTINCT department FROM audit.publish_log").fetchall()
+            assert ("water",) in logged
+            if group != "citydata_ingest_writer":
+                assert logged == [("water",)], "a department role sees its own publish log rows only"
+    with psycopg.connect(libpq(admin)) as conn:
+        shared = conn.execute("SELECT COUNT(*) FROM share.water__meter_readings WHERE _batch_id = %s",
+                              (record["batch_id"],)).fetchone()[0]
+        status = dict(conn.execute("SELECT department, status FROM meta.objections WHERE objection_id = ANY(%s)",
+                                   (list(objections.values()),)).fetchall())
+    assert shared == record["published"]
+    assert status == {"water": "corrected", "health": "open"}
+    outcome.update(outcome=f"{record['status']}, {shared} rows published as {group}; the water objection closed; "
+                           "health share and exchange tables denied", ok=True)
 
 
 @pytest.mark.pg
