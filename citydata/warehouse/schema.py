@@ -65,6 +65,8 @@ def ensure_warehouse(conn: Connection, registry: Registry) -> None:
         run_file(conn, "ddl/base.sql")  # the rebuilt table's indexes
     if conn.dialect.name == "postgresql":
         run_file(conn, "audit/close_batch_function_postgresql.sql")  # the only way an audit row changes
+        run_file(conn, "audit/open_only_function_postgresql.sql")  # and a loader's new row starts 'loading'
+        run_file(conn, "audit/open_only_postgresql.sql")
     ensure_event_count_table(conn)  # before the core tables: their triggers write to it
     run_file(conn, "ddl/quality.sql")  # validation summaries (data-quality gates)
     run_file(conn, "notify/ddl.sql")  # outgoing emails and the batches they cover (issue 6)

@@ -507,6 +507,40 @@ def test_loading_role_publishes_what_it_loads(group: str, roles_db: dict, monkey
                            "health share and exchange tables denied", ok=True)
 
 
+OPEN_ROW = ("INSERT INTO audit.ingest_log (department, resource, source_kind, source, checksum, status, run_id, "
+            "started_at) VALUES ('water', 'meters', 'file', 'water/meters/x.csv', 'c0ffee', %s, NULL, now()) "
+            "RETURNING batch_id")
+
+
+@pytest.mark.pg
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("group", ["citydata_ingest_water", "citydata_ingest_writer"])
+def test_loading_role_cannot_forge_a_closed_audit_row(group: str, roles_db: dict, outcome: dict) -> None:
+    """Issue 15 leftover: the loading roles may insert the status column (to open a row), but a new
+    row that is not 'loading' (a 'loaded' or 'rejected' row never opened nor closed) is refused by
+    the audit.ingest_log_open_only trigger; the owner (who may UPDATE the table) still can."""
+    import psycopg
+
+    admin = roles_db["admin"]
+    outcome["injected"] = f"as {group}: INSERT audit rows already loaded/rejected, with only the granted columns"
+    with _login_user(admin, group) as url:
+        for forged in ("loaded", "rejected", "partial", None):
+            with psycopg.connect(libpq(url)) as conn:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="opened with status loading"):
+                    conn.execute(OPEN_ROW, (forged,))
+        with psycopg.connect(libpq(url)) as conn:
+            batch = conn.execute(OPEN_ROW, ("loading",)).fetchone()[0]
+            conn.execute("SELECT audit.close_batch(%s, 'loaded', 1, 1, 0, 0, 0, NULL, now())", (batch,))
+    with psycopg.connect(libpq(admin)) as conn:
+        assert conn.execute("SELECT status FROM audit.ingest_log WHERE batch_id = %s", (batch,)).fetchone() == (
+            "loaded",)
+        owner_row = conn.execute(OPEN_ROW, ("loaded",)).fetchone()[0]  # the owner (fixtures, migrations) may
+        conn.rollback()
+    assert owner_row
+    outcome.update(outcome="forged closed rows refused by the trigger; opening and closing through close_batch "
+                           "still work; the owner is not affected", ok=True)
+
+
 @pytest.mark.pg
 @pytest.mark.timeout(180)
 def test_dashboard_reader_reads_indicators_only(roles_db: dict, outcome: dict) -> None:
