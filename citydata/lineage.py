@@ -50,6 +50,11 @@ class Lineage:
     outputs: list[LineageDataset] = field(default_factory=list)
 
 
+def combined(lineages: list[Lineage]) -> Lineage:
+    """One task's lineage when it handled several deliveries (every file of a run)."""
+    return Lineage(inputs=[d for li in lineages for d in li.inputs], outputs=[d for li in lineages for d in li.outputs])
+
+
 def file_host() -> str:
     return os.environ.get("CITYDATA_LINEAGE_HOST") or socket.gethostname() or "localhost"
 

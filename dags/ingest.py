@@ -10,13 +10,16 @@ from datetime import datetime
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from citydata_airflow.assets import DEFAULT_ARGS, core_asset, landing_asset
-from citydata_airflow.notify_tasks import current_run_id, ingest_deadline, notify_owners
+from citydata_airflow.notify_tasks import current_run_id, ingest_deadline, notify_owners, started_by_watcher
 
 from citydata.domain.time import LOCAL_TZ_NAME
 from citydata.ingest import watch
 from citydata.registry import load_registry
 
 REGISTRY = load_registry()
+# When task slots are short, a delivered file's tasks are queued before pulls and owner emails:
+# they are what drop-to-queryable waits for.
+FILES_FIRST = 100
 
 
 def ingest_schedule(department: str) -> AssetOrTimeSchedule | CronTriggerTimetable:
@@ -43,35 +46,33 @@ def build(department: str) -> None:
         schedule=ingest_schedule(department),
         start_date=datetime(2026, 1, 1),
         catchup=False,
-        max_active_runs=1,
+        max_active_runs=watch.max_active_runs(),  # a new file need not wait for a busy run
         default_args=DEFAULT_ARGS,
         deadline=ingest_deadline(REGISTRY.alerts.ingest_deadline_minutes),  # late run → alert to engineers
         tags=["citydata", "ingest", department],
         doc_md=__doc__,
     )
     def ingest() -> None:
-        @task
-        def list_waiting() -> list[str]:
-            from citydata.ingest import tasks
-
-            return tasks.list_waiting(department)
-
-        @task(outlets=outlets, map_index_template="{{ task.op_kwargs['path'] }}")
-        def ingest_file(path: str) -> dict:
+        @task(outlets=outlets, priority_weight=FILES_FIRST, weight_rule="absolute")
+        def ingest_files() -> list[dict]:
+            """Every waiting file, in this one task (start-up and imports paid once per run)."""
             from citydata_airflow.lineage import attach
 
             from citydata.config import settings
             from citydata.ingest import tasks
-            from citydata.lineage import ingest_lineage
+            from citydata.lineage import combined, ingest_lineage
 
-            record = tasks.ingest_path(department, path, run_id=current_run_id())
-            attach(ingest_lineage(REGISTRY, settings(), department, path, record))  # OpenLineage: file → core/share
-            if record["status"] == "rejected":
-                # Visible in the UI as a failed task; the file is already in rejected/.
-                raise AirflowFailException(f"{record['source']} rejected: {record['reason']}")
-            return record
+            records = tasks.ingest_waiting(department, run_id=current_run_id())
+            # OpenLineage: each file → core/share tables of its resource.
+            attach(combined([ingest_lineage(REGISTRY, settings(), department, r["handle"], r) for r in records]))
+            failed = [r for r in records if r["status"] in ("rejected", "error")]
+            if failed:  # visible in the UI as a failed task; a rejected file is already in rejected/
+                raise AirflowFailException("; ".join(f"{r['source']} {r['status']}: {r['reason']}" for r in failed))
+            if all(r["status"] == "skipped" for r in records):  # nothing waiting, or a concurrent run took it
+                raise AirflowSkipException("no file waiting")
+            return records
 
-        work = [ingest_file.expand(path=list_waiting())]
+        work = [ingest_files()]
 
         for res in dept.resources.values():
             if res.arrival in ("http", "sql"):
@@ -84,8 +85,12 @@ def build(department: str) -> None:
 def pull_task(department: str, resource: str) -> object:
     """Incremental pull of one http/sql resource; independent of the file tasks and of other pulls."""
 
-    @task(task_id=f"pull_{resource}", outlets=[core_asset(department, resource)])
+    # One pull of a resource at a time across the DAG's concurrent runs: the watermark moves in order.
+    @task(task_id=f"pull_{resource}", outlets=[core_asset(department, resource)], max_active_tis_per_dag=1,
+          priority_weight=1, weight_rule="absolute")
     def pull() -> dict:
+        if started_by_watcher():  # a run for delivered files: pulls keep their own cadence (CITYDATA_PULL_CRON)
+            raise AirflowSkipException("run started by the landing watcher for files; pulls run on the pull cron")
         from citydata_airflow.lineage import attach
 
         from citydata.config import settings

@@ -8,11 +8,14 @@ two Celery workers with distinct hostnames, and the department mocks (`citydata 
 the check then proves through the Airflow REST API (JWT from the simple auth manager) and the
 warehouse that:
 
-- every file was loaded by an `ingest_<department>` run of type asset_triggered (the landing
-  watcher), whose task instances all ran on the Celery workers and succeeded;
+- every file was loaded once, by an `ingest_<department>` run of type asset_triggered (the landing
+  watcher) or, for a department with pulled resources, possibly by the run of its pull cron (every
+  minute here) when that tick came first; every task instance ran on the Celery workers and succeeded
+  or was skipped;
 - every row landed exactly once (one audit row per file, nothing quarantined, core row counts =
   the distinct keys dropped);
-- the pulled resources (parking API, health database) were loaded by the same runs;
+- the pulled resources (parking API, health database) were loaded by the pull cron's runs (watcher
+  runs skip pulls);
 - `kpi_rates` (when the DAG exists) ran after the last file landed;
 
 and prints drop-to-queryable latency (drop = rename into landing/, queryable = t_landed).
@@ -55,7 +58,8 @@ from citydata.app.airflow_env import airflow_bin, airflow_environ  # noqa: E402
 PG_ADMIN_URL = os.environ.get("CITYDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 WORKERS = ("citydata-worker-1", "citydata-worker-2")
-NEVER = "0 0 29 2 *"  # cron fallback/pull: 29 Feb (no slot since start_date): every run comes from the watcher
+NEVER = "0 0 29 2 *"  # cron fallback: 29 Feb (no slot since start_date): files are taken by watcher runs
+PULL_EVERY_MINUTE = "* * * * *"  # pulls run on their cron (watcher runs skip them); those runs may take a file too
 ADMIN_USER = "admin"
 
 
@@ -270,7 +274,7 @@ def build_env(cluster: Cluster, args: argparse.Namespace) -> tuple[dict[str, str
         "CITYDATA_WAREHOUSE_URL": warehouse_url,
         "CITYDATA_WATCH_POLL_SECONDS": str(args.poll),
         "CITYDATA_INGEST_FALLBACK_CRON": NEVER,
-        "CITYDATA_PULL_CRON": NEVER,
+        "CITYDATA_PULL_CRON": PULL_EVERY_MINUTE,
         "CITYDATA_PARKING_API_URL": f"http://127.0.0.1:{free_port()}",
         "CITYDATA_PARKING_API_TOKEN": api_token,
         "CITYDATA_HEALTH_DB_URL": mock_db_url,
@@ -345,10 +349,14 @@ def start_mocks(cluster: Cluster, env: dict[str, str]) -> None:
     wait_for("mock health database", db_up, 90)
 
 
-def file_resources() -> dict[str, list[str]]:
+def _registry():  # noqa: ANN202
     from citydata.registry import load_registry
 
-    reg = load_registry()
+    return load_registry()
+
+
+def file_resources() -> dict[str, list[str]]:
+    reg = _registry()
     return {d: [r for r, res in dept.resources.items() if res.arrival == "files"] for d, dept in reg.departments.items()}
 
 
@@ -399,7 +407,8 @@ def primary_keys(path: Path, resource: Any) -> set[tuple]:
 def audit_rows(warehouse_url: str, sources: list[str]) -> list[dict]:
     with psycopg.connect(libpq(warehouse_url)) as conn, conn.cursor() as cur:
         cur.execute("SELECT source, department, resource, status, rows_read, rows_loaded, rows_quarantined, "
-                    "rows_duplicate, started_at, t_landed FROM audit.ingest_log WHERE source = ANY(%s)", (sources,))
+                    "rows_duplicate, started_at, t_landed, run_id FROM audit.ingest_log WHERE source = ANY(%s)",
+                    (sources,))
         cols = [c.name for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
@@ -430,11 +439,8 @@ STAGES = [
     ("dropped", "department write → rename into landing/"),
     ("event", "→ watcher event (stable + poll)"),
     ("run_created", "→ DAG run created (scheduler)"),
-    ("list_queued", "→ list_waiting queued"),
-    ("list_started", "→ list_waiting started (executor)"),
-    ("list_done", "→ list_waiting done (settle)"),
-    ("ingest_queued", "→ ingest_file queued (scheduler)"),
-    ("ingest_started", "→ ingest_file started (executor)"),
+    ("ingest_queued", "→ ingest_files queued (scheduler)"),
+    ("ingest_started", "→ ingest_files started (executor)"),
     ("batch_open", "→ batch opened (imports, claim, checksum)"),
     ("committed", "→ committed: queryable (read, check, load)"),
     ("published", "→ task done (published, archived)"),
@@ -474,10 +480,8 @@ def stage_times(audits: list[dict], dropped: dict[str, tuple[float, int, float]]
                 marks["event"] = announced[src]
             if run.get("queued_at"):
                 marks["run_created"] = _ts(run["queued_at"]).timestamp()
-            lister = [t for t in tis.get(run_id, []) if t["task_id"] == "list_waiting"]
-            for key, field, t in (("list_queued", "queued_when", lister[:1]), ("list_started", "start_date", lister[:1]),
-                                  ("list_done", "end_date", lister[:1]), ("ingest_queued", "queued_when", [ti]),
-                                  ("ingest_started", "start_date", [ti]), ("published", "end_date", [ti])):
+            for key, field, t in (("ingest_queued", "queued_when", [ti]), ("ingest_started", "start_date", [ti]),
+                                  ("published", "end_date", [ti])):
                 if t and t[0].get(field):
                     marks[key] = _ts(t[0][field]).timestamp()
         if "committed" in marks:
@@ -529,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     started = time.monotonic()
+    t_started = time.time()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="citydata-dist-"))
     workdir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _interrupted)
@@ -629,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "(the distinct keys dropped, each once)")
 
         # 2. runs: asset-triggered by the watcher, succeeded, on the Celery workers
-        loaded_by: dict[str, list[tuple[str, dict]]] = {}
+        ingest_ti: dict[str, tuple[str, dict]] = {}  # run id → (run type, its ingest_files task instance)
         tis_by_run: dict[str, list[dict]] = {}
         events_by_run: dict[str, list[dict]] = {}
         hosts: dict[str, int] = {}
@@ -662,25 +667,44 @@ def main(argv: list[str] | None = None) -> int:
                         failures.append(f"{label} ended {ti['state']}")
                     if (ti.get("try_number") or 1) > 1:
                         retries[ti["task_id"]] = retries.get(ti["task_id"], 0) + 1
-                    if ti["task_id"] == "ingest_file" and ti["state"] == "success":
-                        loaded_by.setdefault(ti.get("rendered_map_index") or "", []).append((run["run_type"], ti))
+                    if ti["task_id"] == "ingest_files" and ti["state"] == "success":
+                        ingest_ti[run["dag_run_id"]] = (run["run_type"], ti)
                     tis_by_run.setdefault(run["dag_run_id"], []).append(ti)
+        # Each file by one run (its audit row names it): a watcher run, or for a department with pulls
+        # the minute's pull run when its cron tick came first (the fallback path, which takes files too).
+        loaded_by: dict[str, list[tuple[str, dict]]] = {}
+        pulling = {d for d, dept in _registry().departments.items() if any(r.arrival != "files" for r in dept.resources.values())}
+        for a in audits:
+            if a.get("run_id") in ingest_ti:
+                loaded_by.setdefault(a["source"], []).append(ingest_ti[a["run_id"]])
         for src in sources:
             runs_for = [rt for rt, _ in loaded_by.get(src, [])]
-            if runs_for != ["asset_triggered"]:
-                failures.append(f"{src}: ingested by runs {runs_for or 'none'}, expected one asset_triggered run")
+            allowed = {"asset_triggered", "scheduled"} if src.split("/")[0] in pulling else {"asset_triggered"}
+            if len(runs_for) != 1 or runs_for[0] not in allowed:
+                failures.append(f"{src}: ingested by runs {runs_for or 'none'}, expected one of {sorted(allowed)}")
+        summary["files_by_run_type"] = {t: sum(1 for v in loaded_by.values() for rt, _ in v if rt == t)
+                                        for t in ("asset_triggered", "scheduled")}
 
         # 3. kpi_rates after the loads
         if has_kpi and not any(r["state"] == "success" and r.get("start_date") and _ts(r["start_date"]) >= t_last_landed
                                for r in new_runs.get("kpi_rates", [])):
             failures.append("kpi_rates did not run (successfully) after the last file landed")
 
-        # 4. pulled resources (mock API / DB): loaded by the same runs, accounting invariant kept
-        pulls = pull_audits(warehouse_url, t_drop0)
+        # 4. pulled resources (mock API / DB): loaded by the pull cron's runs, accounting invariant kept
+        def pulled_all() -> set[str] | None:
+            got = {f"{p['department']}.{p['resource']}" for p in pull_audits(warehouse_url, t_started)
+                   if p["status"] in ("loaded", "partial")}
+            return got if set(pulled_resources()) <= got else None
+
+        try:
+            wait_for("a successful pull of every pulled resource", pulled_all, max(10, remaining() - 20), 2)
+        except CheckFailed:
+            pass  # named below
+        pulls = pull_audits(warehouse_url, t_started)
         pulled = {f"{p['department']}.{p['resource']}" for p in pulls if p["status"] in ("loaded", "partial")}
         for key in pulled_resources():
             if key not in pulled:
-                failures.append(f"{key}: no successful pull after the drop")
+                failures.append(f"{key}: no successful pull while the cluster ran")
         summary["pulls"] = {k: sum(p["rows_loaded"] for p in pulls if f"{p['department']}.{p['resource']}" == k)
                             for k in sorted(pulled)}
 

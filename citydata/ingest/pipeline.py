@@ -31,7 +31,7 @@ from citydata.quality.checks import (
     run_checks,
 )
 from citydata.quality.results import ValidationSummary, save_results
-from citydata.quality.suites import checks_for, suite_for
+from citydata.quality.suites import checks_for
 from citydata.quality.suites import warm as warm_gx
 from citydata.registry import Department, Registry, Resource, load_registry
 from citydata.render.reasons import rejection_text
@@ -307,8 +307,7 @@ def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest:
         missing = [c for c in resource.required_fields if c not in fb.columns]
         if missing:
             raise FileRejected("missing required column(s)", _missing_columns(resource, missing, fb.columns))
-        if suite_for(resource) is not None:
-            warm_gx()  # the once-per-process GX start-up, before the write transaction holds the warehouse
+        warm_gx(resource)  # GX's start-up (when a rule needs it) before the write transaction holds the warehouse
         with transaction(cfg.warehouse_url) as conn:
             _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
                                      checksum=digest, run_id=run_id, columns=fb.columns)

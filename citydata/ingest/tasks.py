@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from citydata.config import settings
@@ -10,6 +11,8 @@ from citydata.errors import CitydataError
 from citydata.ingest import landing
 from citydata.registry import load_registry
 
+log = logging.getLogger(__name__)
+
 
 def list_waiting(department: str) -> list[str]:
     """Paths (relative to the landing dir) of every complete file waiting for a department."""
@@ -17,6 +20,27 @@ def list_waiting(department: str) -> list[str]:
     landing.recover_claims(cfg)  # files held by a run that was killed are waiting again
     files = landing.waiting_files(load_registry(), department, cfg)
     return [landing.handle(f, cfg) for f in files]
+
+
+def ingest_waiting(department: str, run_id: str | None = None) -> list[dict]:
+    """Every file waiting for a department, one after another in this one process; their records.
+
+    One task per run pays the task start-up and the imports once, not once per file. Runs may
+    overlap: a file another run claimed first comes back "skipped". A failure that is not a
+    rejection (a malformed suite, the warehouse gone) is that file's record with status "error"
+    (its reason our own words or the error's kind) and the next file goes on; the file stays waiting.
+    """
+    out = []
+    for handle in list_waiting(department):
+        try:
+            record = ingest_path(department, handle, run_id=run_id)
+        except Exception as exc:  # noqa: BLE001 — one file's trouble must not hold up the others
+            reason = str(exc) if isinstance(exc, CitydataError) else f"{type(exc).__name__} while loading"
+            log.warning("%s: not loaded, left waiting: %s", handle, reason)
+            record = {"department": department, "resource": None, "source": handle, "status": "error",
+                      "reason": reason}
+        out.append({**record, "handle": handle})
+    return out
 
 
 def ingest_path(department: str, relative: str, run_id: str | None = None) -> dict:

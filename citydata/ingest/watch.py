@@ -44,6 +44,7 @@ Signature = tuple[int, int]  # (size in bytes, mtime in ns)
 DEFAULT_POLL_SECONDS = 1.0  # a listing of a few folders: cheap enough to do every second
 DEFAULT_FALLBACK_CRON = "*/15 * * * *"
 DEFAULT_PULL_CRON = "*/5 * * * *"
+DEFAULT_MAX_ACTIVE_RUNS = 4
 _CRON = re.compile(r"^\S+(\s+\S+){4}$")
 
 
@@ -183,6 +184,19 @@ def poll_seconds() -> float:
     if value <= 0:
         raise CitydataError(f"CITYDATA_WATCH_POLL_SECONDS={raw!r}: expected a positive number of seconds")
     return value
+
+
+def max_active_runs() -> int:
+    """CITYDATA_INGEST_MAX_ACTIVE_RUNS: runs of one ingest DAG at once (default 4).
+
+    A file dropped while a run is busy gets a run of its own at once instead of waiting for the
+    busy one to finish (that wait was most of drop-to-queryable); the landing claim keeps two
+    runs from loading one file, and pulls and owner emails run one at a time per department.
+    """
+    raw = os.environ.get("CITYDATA_INGEST_MAX_ACTIVE_RUNS") or str(DEFAULT_MAX_ACTIVE_RUNS)
+    if not raw.isdigit() or int(raw) < 1:
+        raise CitydataError(f"CITYDATA_INGEST_MAX_ACTIVE_RUNS={raw!r}: expected a whole number >= 1")
+    return int(raw)
 
 
 def fallback_cron() -> str:

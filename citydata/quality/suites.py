@@ -90,6 +90,7 @@ class Suite:
     rules: list[Rule]
     clock_skew_minutes: float | None = None  # None: the shared vocabulary's FUTURE_AFTER
     max_event_age_days: float | None = None  # None: the vocabulary's LATE_AFTER for the resource
+    judged: bool = False  # GX has checked every expectation's kwargs (Suite.judge)
     _gx: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def scoped(self, scope: str) -> list[Rule]:
@@ -104,9 +105,30 @@ class Suite:
             age = LATE_AFTER.get(self.name, dt.timedelta(days=DEFAULT_MAX_AGE_DAYS))
         return {**suite_parameters(), "event_time_max": now + skew, "event_time_min": now - age}
 
+    def judge(self) -> None:
+        """Let GX judge each expectation's kwargs, so a bad one names itself and the file (SuiteError).
+
+        Imports GX (seconds per process): ``load_suite`` judges at once, the ingest path only when
+        a delivery's checks call into GX at all (``needs_gx``), and always before GX runs a rule.
+        """
+        if self.judged:
+            return
+        for scope in ("header", "batch"):
+            try:
+                self._build(scope, self.scoped(scope))
+            except Exception as exc:  # noqa: BLE001 — GX raises many kinds; the user gets one line
+                bad = _first_invalid(self.scoped(scope))
+                label = f"expectation #{bad.index + 1} ({bad.type})" if bad else "suite"
+                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise SuiteError(f"{self.path}: {label}: {msg}") from None
+        self.judged = True
+
     def gx_suite(self, scope: str, rules: list[Rule] | None = None) -> Any:
         """The GX ExpectationSuite of one scope (or of just ``rules`` of it), built once."""
-        rules = self.scoped(scope) if rules is None else rules
+        self.judge()
+        return self._build(scope, self.scoped(scope) if rules is None else rules)
+
+    def _build(self, scope: str, rules: list[Rule]) -> Any:
         key = f"{scope}:{','.join(str(r.index) for r in rules)}"
         if key not in self._gx:
             gx = _gx_module()
@@ -138,10 +160,14 @@ def _gx_module() -> Any:
     return _STATE["gx"]
 
 
-def warm() -> None:
-    """Import GX and build its context now (seconds; far more on a starved machine), e.g. before a
-    write transaction opens: on SQLite the whole warehouse is locked while one is open."""
-    _batch_definition()
+def warm(resource: Resource) -> None:
+    """Import GX and build its context now if the resource's checks will need it (seconds; far more
+    on a starved machine), e.g. before a write transaction opens: on SQLite the whole warehouse is
+    locked while one is open. A malformed suite fails here (SuiteError naming the file)."""
+    suite = suite_for(resource)
+    if suite is not None and needs_gx(suite, resource):
+        suite.judge()
+        _batch_definition()
 
 
 def _batch_definition() -> Any:
@@ -240,8 +266,11 @@ def _rule(i: int, exp: object, resource: Resource | None, where: str) -> Rule:
                 str(meta.get("description_zh") or meta.get("description") or etype), scope, blamed)
 
 
-def load_suite(path: Path, resource: Resource | None = None) -> Suite:
-    """Read and check a suite file; any problem is one SuiteError naming the file."""
+def load_suite(path: Path, resource: Resource | None = None, *, judge: bool = True) -> Suite:
+    """Read and check a suite file; any problem is one SuiteError naming the file.
+
+    ``judge=False`` leaves GX's judgement of the kwargs (Suite.judge) until GX is first needed.
+    """
     where = str(path)
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -265,15 +294,8 @@ def load_suite(path: Path, resource: Resource | None = None) -> Suite:
             if name not in known:
                 raise SuiteError(f"{where}: expectation #{r.index + 1} ({r.type}): unknown $PARAMETER {name!r} "
                                  "(not in citydata.quality.vocab.suite_parameters nor event_time_min/max)")
-    # Let GX judge each expectation's kwargs now, so a bad one names itself and the file.
-    for scope in ("header", "batch"):
-        try:
-            suite.gx_suite(scope)
-        except Exception as exc:  # noqa: BLE001 — GX raises many kinds; the user gets one line
-            bad = _first_invalid(suite.scoped(scope))
-            label = f"expectation #{bad.index + 1} ({bad.type})" if bad else "suite"
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SuiteError(f"{where}: {label}: {msg}") from None
+    if judge:
+        suite.judge()
     return suite
 
 
@@ -311,8 +333,57 @@ def suite_for(resource: Resource, directory: Path | None = None) -> Suite | None
         return None
     key = (str(path), mtime)
     if key not in _SUITES:
-        _SUITES[key] = load_suite(path, resource)
+        _SUITES[key] = load_suite(path, resource, judge=False)  # judged when GX is first needed (warm)
     return _SUITES[key]
+
+
+def needs_gx(suite: Suite, resource: Resource, engine: str | None = None) -> bool:
+    """Whether checking a delivery of ``resource`` calls into GX at all.
+
+    Importing GX costs seconds in every fresh task process: on the real-time path it is paid
+    only for a rule kind the Arrow rules and the native header rule do not cover (or under
+    CITYDATA_ROW_RULES=gx, the reference engine).
+    """
+    from citydata.ingest.coerce import ARROW_TYPES
+    from citydata.quality.arrow_rules import compile_rule
+
+    if (engine or os.environ.get("CITYDATA_ROW_RULES", "arrow")) != "arrow":
+        return True
+    if not all(native_header(r) for r in suite.scoped("header")):
+        return True
+    import pyarrow as pa
+
+    schema = pa.schema([pa.field(f.name, ARROW_TYPES[f.type]) for f in resource.fields])
+    params = suite.parameters()
+    return any(compile_rule(r.type, r.kwargs, params, schema) is None for r in suite.scoped("batch"))
+
+
+def native_header(rule: Rule) -> bool:
+    """The column-set rule with the kwargs GX gives it is judged here, without GX."""
+    k = rule.kwargs
+    return (rule.type == "expect_table_columns_to_match_set" and set(k) <= {"column_set", "exact_match"}
+            and isinstance(k.get("column_set"), list) and all(isinstance(c, str) for c in k["column_set"])
+            and isinstance(k.get("exact_match", True), bool))
+
+
+@dataclass(frozen=True)
+class HeaderResult:
+    """What SuiteCheck reads of a GX validation result (success, result), for a native header rule."""
+
+    success: bool
+    result: dict
+
+
+def columns_match_set(kwargs: dict, columns: list[str]) -> HeaderResult:
+    """GX 1.24's expect_table_columns_to_match_set on a pandas frame (its _validate_result), natively."""
+    expected, actual = set(kwargs["column_set"]), {str(c) for c in columns}
+    observed = sorted(actual)
+    unexpected, missing = sorted(actual - expected), sorted(expected - actual)
+    if not unexpected and not missing:
+        return HeaderResult(True, {"observed_value": observed})
+    mismatched = {k: v for k, v in (("unexpected", unexpected), ("missing", missing)) if v}
+    success = not kwargs.get("exact_match", True) and not missing
+    return HeaderResult(success, {"observed_value": observed, "details": {"mismatched": mismatched}})
 
 
 # ---------------------------------------------------------------- running
@@ -397,13 +468,16 @@ class SuiteCheck:
     def begin(self, columns: list[str]) -> BatchResult:
         out = BatchResult()
         rules = self.suite.scoped("header")
-        if not rules:
-            return out
-        import pandas as pd
+        results: dict[int, Any] = {r.index: columns_match_set(r.kwargs, columns) for r in rules
+                                   if self.engine == "arrow" and native_header(r)}
+        rest = [r for r in rules if r.index not in results]
+        if rest:
+            import pandas as pd
 
-        res = validate_frame(self.suite.gx_suite("header"), pd.DataFrame(columns=list(columns)), self.params)
-        for rule, r in _paired(rules, res):
-            self._batch_level(out, rule, r, 1)
+            res = validate_frame(self.suite.gx_suite("header", rest), pd.DataFrame(columns=list(columns)), self.params)
+            results.update({rule.index: r for rule, r in _paired(rest, res)})
+        for rule in rules:
+            self._batch_level(out, rule, results[rule.index], 1)
         return out
 
     def finish(self, rows_read: int) -> BatchResult:
@@ -511,20 +585,20 @@ class SuiteCheck:
         unique = [r for r in rules if r.type in UNIQUE_TYPES and set(r.columns) == set(self.resource.primary_key)]
         if not unique:
             return
-        df = frame.df
-        self._earlier.append(df)
+        self._earlier.append(frame)
         if len(self._earlier) < 2:
-            return
+            return  # a one-batch delivery (most of them) never pays for pandas here
         import pandas as pd
 
         key = list(self.resource.primary_key)
         hashes = []
-        for i, frame in enumerate(self._earlier):
-            if not isinstance(frame, tuple):
-                k = pd.util.hash_pandas_object(frame[key], index=False).to_numpy()
-                v = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-                self._earlier[i] = frame = (k, v)
-            hashes.append(frame)
+        for i, earlier in enumerate(self._earlier):
+            if isinstance(earlier, _Frame):
+                df = earlier.df
+                k = pd.util.hash_pandas_object(df[key], index=False).to_numpy()
+                v = pd.util.hash_pandas_object(df, index=False).to_numpy()
+                self._earlier[i] = earlier = (k, v)
+            hashes.append(earlier)
         cur_k, cur_v = hashes[-1]
         # One hash table of this batch's keys, probed by each earlier batch in turn: memory
         # stays at one batch (no concatenated copy of every earlier key), and a hash lookup
@@ -542,7 +616,7 @@ class SuiteCheck:
         rows = np.asarray([i for i in candidates.tolist() if seen[int(cur_k[i])] - {int(cur_v[i])}], dtype=np.int64)
         rule = unique[0]
         if rows.size:
-            out.failures.append(Failure(rule.check, rule.column, rule.severity, rows, len(df),
+            out.failures.append(Failure(rule.check, rule.column, rule.severity, rows, frame.table.num_rows,
                                         rule.description + " (conflicts with an earlier part of the delivery)"))
             out.evaluations.append(Evaluation(rule.check, rule.column, rule.severity, 0, int(rows.size), "row",
                                               rule.description))

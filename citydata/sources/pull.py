@@ -24,7 +24,6 @@ from citydata.config import Settings, settings
 from citydata.errors import CitydataError, FileRejected
 from citydata.ingest.landing import mask_text
 from citydata.ingest.pipeline import AuditRecord, load_batches, prepare
-from citydata.quality.suites import suite_for
 from citydata.quality.suites import warm as warm_gx
 from citydata.registry import Registry, Resource, load_registry
 from citydata.sources import watermarks
@@ -119,8 +118,7 @@ def pull(resource: Resource, *, registry: Registry | None = None, cfg: Settings 
         _audit_failed(cfg, resource, source, f"source unavailable: {exc}", 0, run_id)
         raise
     log.info("%s: fetched %d row(s) in %d page(s) since %s", resource.key, pulled.rows, pulled.pages, since)
-    if suite_for(resource) is not None:
-        warm_gx()  # the once-per-process GX start-up, before the write transaction holds the warehouse
+    warm_gx(resource)  # GX's start-up (when a rule needs it) before the write transaction holds the warehouse
     try:
         with transaction(cfg.warehouse_url) as conn:
             _, record = load_batches(conn, resource, pulled.batches, source_kind=source.kind, source=source.name,

@@ -13,7 +13,7 @@ from airflow.sdk import get_current_context, task, teardown
 
 from citydata_airflow.deadline import ingest_deadline
 
-__all__ = ["current_run_id", "ingest_deadline", "notify_owners"]
+__all__ = ["current_run_id", "ingest_deadline", "notify_owners", "started_by_watcher"]
 
 NOTIFY_RETRIES = 3
 
@@ -26,12 +26,22 @@ def current_run_id() -> str | None:
         return None
 
 
+def started_by_watcher() -> bool:
+    """True in a run the landing watcher started for delivered files (run type asset_triggered)."""
+    try:
+        run_type = get_current_context()["dag_run"].run_type
+    except Exception:  # noqa: BLE001 — outside a task run
+        return False
+    return getattr(run_type, "value", run_type) == "asset_triggered"
+
+
 def notify_owners(department: str) -> object:
     """Compose and send this run's quality report, digest and freshness alerts; retried while SMTP is down."""
 
     @teardown
-    @task(task_id="notify_owners", retries=NOTIFY_RETRIES, retry_delay=timedelta(minutes=1),
-          retry_exponential_backoff=2, max_retry_delay=timedelta(minutes=15))
+    # One at a time per department (runs overlap): each report covers the batches not yet reported.
+    @task(task_id="notify_owners", retries=NOTIFY_RETRIES, retry_delay=timedelta(minutes=1), max_active_tis_per_dag=1,
+          priority_weight=1, weight_rule="absolute", retry_exponential_backoff=2, max_retry_delay=timedelta(minutes=15))
     def notify() -> dict:
         from citydata_airflow.sender import notify_department
 

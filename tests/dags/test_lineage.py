@@ -89,8 +89,8 @@ def test_ingest_dag_emits_lineage_of_files_and_pulls_to_the_file_transport(parki
 
 
 def check_file_delivery(parking_run: dict) -> None:
-    """The ingest_file event: input the landing file as delivered, outputs the core and share tables."""
-    evt = task_event(parking_run["events"], "ingest_parking.ingest_file")
+    """The ingest_files event: input the landing file as delivered, outputs the core and share tables."""
+    evt = task_event(parking_run["events"], "ingest_parking.ingest_files")
     assert evt["job"]["namespace"] == "citydata"
     assert names(evt["inputs"]) == {(f"file://{socket.gethostname()}", str(parking_run["landed"].absolute()))}
     url = parking_run["url"]

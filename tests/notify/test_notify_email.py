@@ -287,7 +287,7 @@ def test_ingest_dag_declares_notify_teardown_and_deadline(registry_file: Path, h
     dag = bag.dags["ingest_health"]
     notify_task = dag.get_task("notify_owners")
     assert notify_task.is_teardown and notify_task.retries >= 2
-    assert {"ingest_file", "pull_card_visits"} <= notify_task.upstream_task_ids
+    assert {"ingest_files", "pull_card_visits"} <= notify_task.upstream_task_ids
     [deadline] = dag.deadline
     assert deadline.interval == dt.timedelta(minutes=30)
     assert deadline.callback.path == "citydata_airflow.deadline.ingest_run_late"
