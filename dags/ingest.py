@@ -13,6 +13,7 @@ from citydata_airflow.assets import DEFAULT_ARGS, core_asset, landing_asset
 from citydata_airflow.notify_tasks import current_run_id, ingest_deadline, notify_owners, started_by_watcher
 
 from citydata.domain.time import LOCAL_TZ_NAME
+from citydata.errors import CitydataError
 from citydata.ingest import watch
 from citydata.registry import load_registry
 
@@ -65,9 +66,12 @@ def build(department: str) -> None:
             records = tasks.ingest_waiting(department, run_id=current_run_id())
             # OpenLineage: each file → core/share tables of its resource.
             attach(combined([ingest_lineage(REGISTRY, settings(), department, r["handle"], r) for r in records]))
-            failed = [r for r in records if r["status"] in ("rejected", "error")]
+            failed = "; ".join(f"{r['source']} {r['status']}: {r['reason']}" for r in records
+                               if r["status"] in ("rejected", "error"))
+            if any(r["status"] == "error" for r in records):  # left waiting: the retry takes it again
+                raise CitydataError(failed)
             if failed:  # visible in the UI as a failed task; a rejected file is already in rejected/
-                raise AirflowFailException("; ".join(f"{r['source']} {r['status']}: {r['reason']}" for r in failed))
+                raise AirflowFailException(failed)
             if all(r["status"] == "skipped" for r in records):  # nothing waiting, or a concurrent run took it
                 raise AirflowSkipException("no file waiting")
             return records
