@@ -138,3 +138,66 @@ def test_arrow_rules_give_gx_verdicts_on_generated_batches(resource, data: st.Da
     # the type/required checks run in both engines alike; here only the suite is compared
     assert all(basic_checks(coerce_batch(b, resource), resource) is not None for b in batches)
     assert verdicts(resource, batches, "arrow", now) == verdicts(resource, batches, "gx", now)
+
+
+# ---------------------------------------------------------------- the header (column-set) rule
+
+def header_verdicts(resource, columns: list[str], engine: str) -> tuple:  # noqa: ANN001
+    """What one engine decides for a delivery's raw column names: evaluations and batch errors."""
+    r = SuiteCheck(suite_of(resource), resource, engine=engine).begin(columns)
+    return sorted((e.check, e.column, e.severity, e.evaluated, e.failed, e.level) for e in r.evaluations), r.batch_errors
+
+
+@pytest.mark.parametrize("resource", REGISTRY.resources, ids=lambda r: r.key)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_native_column_set_rule_gives_gx_verdicts(resource, data: st.DataObject) -> None:  # noqa: ANN001
+    """Headers with fields dropped, added (also data-like names), repeated or case-changed: the
+    native rule (no GX import on the real-time path) and GX give the same verdicts and texts."""
+    fields = [f.name for f in resource.fields]
+    columns = data.draw(st.lists(st.sampled_from(fields), unique=True))
+    extra = data.draw(st.lists(st.sampled_from(["extra", "Meter_ID", "张三", "370000199001011234", " ", fields[0].upper()]),
+                               max_size=3))
+    columns = data.draw(st.permutations(columns + extra))
+    assert header_verdicts(resource, columns, "arrow") == header_verdicts(resource, columns, "gx")
+
+
+def test_the_shipped_suites_load_without_importing_gx() -> None:
+    """The real-time path: a fresh process checks a delivery of every resource without GX."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pyarrow as pa\n"
+            "from citydata.registry import load_registry\n"
+            "from citydata.ingest.coerce import coerce_batch\n"
+            "from citydata.quality.suites import checks_for, needs_gx, suite_for, warm\n"
+            "from citydata.quality.checks import run_checks\n"
+            "for res in load_registry().resources:\n"
+            "    warm(res)\n"
+            "    assert not needs_gx(suite_for(res), res), res.key\n"
+            "    cols = [f.name for f in res.fields]\n"
+            "    checks = checks_for(res)\n"
+            "    checks[-1].begin(cols)\n"
+            "    b = pa.RecordBatch.from_pydict({c: pa.array(['1'], pa.string()) for c in cols})\n"
+            "    run_checks(checks, coerce_batch(b, res), res)\n"
+            "print('great_expectations' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_a_rule_gx_must_run_imports_gx_and_judges_the_suite_first(tmp_path: Path) -> None:
+    """A rule kind the Arrow rules do not cover: needs_gx says so, and warm() judges the suite."""
+    import json
+
+    from citydata.quality.suites import SuiteError, needs_gx
+
+    resource = REGISTRY.resource("water", "meter_readings")
+    doc = json.loads((REPO / "expectations" / "water.meter_readings.json").read_text(encoding="utf-8"))
+    doc["expectations"].append({"type": "expect_column_mean_to_be_between", "kwargs": {"column": "reading_m3",
+                                "min_value": "zero"}, "meta": {"severity": "warning"}})
+    path = tmp_path / "water.meter_readings.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    suite = load_suite(path, resource, judge=False)
+    assert needs_gx(suite, resource)
+    with pytest.raises(SuiteError, match=r"water\.meter_readings\.json: expectation #\d+ \(expect_column_mean"):
+        suite.judge()
