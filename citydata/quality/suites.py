@@ -337,6 +337,11 @@ def suite_for(resource: Resource, directory: Path | None = None) -> Suite | None
     return _SUITES[key]
 
 
+def row_rules_engine() -> str:
+    """CITYDATA_ROW_RULES: "arrow" (default: the suites' row rules compiled to Arrow) or "gx" (the reference)."""
+    return os.environ.get("CITYDATA_ROW_RULES", "arrow")
+
+
 def needs_gx(suite: Suite, resource: Resource, engine: str | None = None) -> bool:
     """Whether checking a delivery of ``resource`` calls into GX at all.
 
@@ -347,7 +352,7 @@ def needs_gx(suite: Suite, resource: Resource, engine: str | None = None) -> boo
     from citydata.ingest.coerce import ARROW_TYPES
     from citydata.quality.arrow_rules import compile_rule
 
-    if (engine or os.environ.get("CITYDATA_ROW_RULES", "arrow")) != "arrow":
+    if (engine or row_rules_engine()) != "arrow":
         return True
     if not all(native_header(r) for r in suite.scoped("header")):
         return True
@@ -444,7 +449,7 @@ class SuiteCheck:
         self.params = suite.parameters(now)
         # "arrow": row-level rules as Arrow compute compiled from the suite (arrow_rules), the
         # rest through GX; "gx": every rule through GX (CITYDATA_ROW_RULES=gx, the reference).
-        self.engine = engine or os.environ.get("CITYDATA_ROW_RULES", "arrow")
+        self.engine = engine or row_rules_engine()
         if self.engine not in ("arrow", "gx"):
             raise CitydataError(f"CITYDATA_ROW_RULES must be 'arrow' or 'gx', got {self.engine!r}")
         self._compiled: dict[int, Any] | None = None  # rule index -> Arrow evaluator
