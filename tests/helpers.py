@@ -444,3 +444,24 @@ def outgoing_texts(extra: list[str] = ()) -> dict[str, str]:
 def leaks(values: list[str], texts: dict[str, str]) -> list[tuple[str, str]]:
     """(value, where) for every sensitive value found in clear in an outgoing text."""
     return [(v, where) for v in values for where, t in texts.items() if v and v in t]
+
+
+# Pinyin names (issue 15: personal names in ASCII file names): common surnames and given-name syllables.
+PINYIN_SURNAMES = (
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song tang "
+    "han feng deng cao peng zeng xiao tian dong yuan pan cai jiang yu du ye cheng wei su lyu ding ren shen yao lu "
+    "jin zhong cui qiu qin gu hou shao meng long wan duan lei qian yin yi chang qiao lai gong wen ouyang sima".split())
+PINYIN_GIVEN = (
+    "wei fang na min jing li qiang lei jun yang yong yan jie juan tao chao xiu xia gui ying hua ping gang hong mei "
+    "lan hui ming xin yu hao bo tian yi chen rui jia xuan zi han yue ting lin qing kai peng fei san si".split())
+
+
+def pinyin_name():  # noqa: ANN201 — a hypothesis strategy
+    """A person's name in pinyin: surname + 1-2 given syllables, each lower/upper/title case, joined
+    by nothing, '_', '-', ' ' or '.' (zhangsan, Li-Wei, WANG xiu.ying)."""
+    from hypothesis import strategies as st
+
+    syllable_case = st.sampled_from([str.lower, str.upper, str.title])
+    part = lambda pool: st.builds(lambda s, f: f(s), st.sampled_from(pool), syllable_case)  # noqa: E731
+    return st.builds(lambda s, given, sep: sep.join([s, *given]), part(PINYIN_SURNAMES),
+                     st.lists(part(PINYIN_GIVEN), min_size=1, max_size=2), st.sampled_from(["", "_", "-", " ", "."]))

@@ -161,12 +161,90 @@ def safe_label(name: str) -> str:
 
     IDs, phones and plates are masked; a run of Chinese characters survives only when it is
     made of known words (LABEL_WORDS: resource words, townships, dates), since a person's name
-    or an address cannot be told apart by its shape; other long digit runs keep their last 4.
+    or an address cannot be told apart by its shape; a run of other letters (pinyin such as
+    ``zhangsan``) likewise only when it splits into known file-name words (``_letters_known``);
+    other long digit runs keep their last 4. The label has the name's length (masks star in place).
     """
     text = mask_text(name)
     text = _HAN_RUN.sub(lambda m: m.group(0) if _known_words(m.group(0)) else STAR * len(m.group(0)), text)
+    text = _ALNUM_RUN.sub(_mask_alnum, text)
     return _LONG_DIGITS.sub(lambda m: m.group(0) if _is_date_like(m.group(0)) else STAR * (len(m.group(0)) - 4)
                             + m.group(0)[-4:], text)
+
+
+# Letters and digits of any script but Chinese (whose runs are judged above), and their letter runs.
+_NOT_HAN = r"\u3400-\u9fff\uf900-\ufaff"
+_ALNUM_RUN = re.compile(rf"[^\W_{_NOT_HAN}]+")
+_LETTER_RUN = re.compile(rf"[^\W\d_{_NOT_HAN}]+")
+_CHECKSUM = re.compile(r"(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{8,}")
+# Words a file name may carry besides the registry's names (``_file_words``): what exports and the
+# mock generator call their files, the extensions we read (and a few we refuse by name). None is
+# a pinyin syllable or a concatenation of common ones (tests/domain/test_masking.py checks).
+FILE_WORDS = frozenset(
+    "csv jsonl ndjson json parquet xlsx xls txt tsv xml zip gz part mock tmp error manifest recovered "
+    "quarantine rejected unknown archive landing processing "
+    "export exports extract daily hourly weekly monthly yearly batch data final delta full upload report "
+    "readings reading file files new incremental snapshot backup copy sample fix update updates registry "
+    "remote manual late utc".split()
+)
+
+
+def _mask_alnum(m: re.Match) -> str:
+    """A run of letters and digits: a hex checksum (8 or more, with a digit) names nobody and is kept;
+    else each letter run survives only as one letter (a time, version or seed marker: T, Z, v, s)
+    or as known words, since a name written in pinyin (zhangsan, Li) has no telling shape."""
+    token = m.group(0)
+    if _CHECKSUM.fullmatch(token):
+        return token
+    return _LETTER_RUN.sub(lambda r: r.group(0) if len(r.group(0)) == 1 or _letters_known(r.group(0).lower())
+                           else STAR * len(r.group(0)), token)
+
+
+def _letters_known(run: str) -> bool:
+    """True when a lower-case letter run splits entirely into known file-name words."""
+    words = _file_words()
+    ok = [True] + [False] * len(run)
+    longest = max(map(len, words))
+    for i in range(len(run)):
+        if ok[i]:
+            for j in range(i + 1, min(len(run), i + longest) + 1):
+                if run[i:j] in words:
+                    ok[j] = True
+    return ok[len(run)]
+
+
+_WORDS_CACHE: dict[tuple, frozenset[str]] = {}
+# One pinyin syllable (a superset: initial + final). A registry part of that shape (yuan in fee_yuan)
+# is no file-name word: it may be a surname or a given name.
+_PINYIN_SYLLABLE = re.compile(
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ueng|ang|eng|ong|iao|ian|ing|uai|uan|ai|ei|ao|ou|an|en|"
+    r"er|ia|ie|iu|in|ua|uo|ui|un|ue|ve|a|o|e|i|u|v)")
+
+
+def _file_words() -> frozenset[str]:
+    """FILE_WORDS plus the registry's department, resource and field names and their ``_`` parts
+    (read once per registry file version; an unreadable registry leaves FILE_WORDS: fail closed)."""
+    from citydata.config import settings
+    from citydata.errors import CitydataError
+    from citydata.registry import load_registry
+
+    path = settings().registry_path
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return FILE_WORDS
+    if key not in _WORDS_CACHE:
+        try:
+            registry = load_registry(path)
+        except CitydataError:
+            return FILE_WORDS
+        names = set(registry.departments)
+        for resource in registry.resources:
+            names |= {resource.name, *(f.name for f in resource.fields)}
+        parts = {p for n in names for p in (n, *n.split("_")) if p}
+        _WORDS_CACHE[key] = FILE_WORDS | {p for p in parts if not _PINYIN_SYLLABLE.fullmatch(p)}
+    return _WORDS_CACHE[key]
 
 
 def _is_date_like(digits: str) -> bool:

@@ -31,11 +31,11 @@ def test_ingest_dag_loads_good_files_rejects_bad_ones_and_skips_duplicates(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_HOME", str(airflow_home))
     cfg = settings()
-    good = drop("water", "meter_readings", "good.csv", [reading(i) for i in range(20)])
-    again = drop("water", "meter_readings", "again.csv", [reading(i) for i in range(20)])
+    good = drop("water", "meter_readings", "readings.csv", [reading(i) for i in range(20)])
+    again = drop("water", "meter_readings", "readings-copy.csv", [reading(i) for i in range(20)])
     assert good.read_bytes() == again.read_bytes()
-    drop("water", "meter_readings", "garbage.csv", [{"nonsense": "x"}])
-    drop("water", "meters", "partial.csv", [
+    drop("water", "meter_readings", "upload.csv", [{"nonsense": "x"}])
+    drop("water", "meters", "delta.csv", [
         {"meter_id": "SW0100000001", "district": "界湖街道", "customer_type": "residential", "read_mode": "remote",
          "status": "active", "updated_at": local_text(recent(2))},
         {"meter_id": "SW0100000002", "district": "界湖街道", "customer_type": "residential", "read_mode": "remote",
@@ -49,16 +49,16 @@ def test_ingest_dag_loads_good_files_rejects_bad_ones_and_skips_duplicates(
     rows = {r["source"].rsplit("/", 1)[-1]: r for r in audit_rows("water")}
     # Each file is its own mapped task and Airflow does not promise their order: whichever of the two
     # identical files runs first loads, the other is recorded as a duplicate delivery.
-    pair = sorted((rows[n]["rows_loaded"], rows[n]["rows_duplicate"], rows[n]["status"]) for n in ("good.csv", "again.csv"))
+    pair = sorted((rows[n]["rows_loaded"], rows[n]["rows_duplicate"], rows[n]["status"]) for n in ("readings.csv", "readings-copy.csv"))
     assert pair == [(0, 20, "loaded"), (20, 0, "loaded")]
-    assert rows["garbage.csv"]["status"] == "rejected"
-    assert rows["partial.csv"]["status"] == "partial" and rows["partial.csv"]["rows_quarantined"] == 1
+    assert rows["upload.csv"]["status"] == "rejected"
+    assert rows["delta.csv"]["status"] == "partial" and rows["delta.csv"]["rows_quarantined"] == 1
     assert all(r["rows_read"] == r["rows_loaded"] + r["rows_quarantined"] + r["rows_duplicate"] + r["rows_stale"]
                for r in rows.values())
     assert count("core", "water__meter_readings") == 20
     assert count("core", "water__meters") == 1
     assert not [p for p in (cfg.landing_dir / "water").rglob("*") if p.is_file()]
-    assert (next(cfg.rejected_dir.rglob("garbage.csv.error.json"))).exists()
+    assert (next(cfg.rejected_dir.rglob("upload.csv.error.json"))).exists()
 
 
 def test_ingest_dag_with_nothing_waiting_succeeds(home: Path, airflow_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,14 +39,14 @@ def test_ingest_dag_run_emails_the_owner_about_quarantined_rows_and_a_rejected_f
     rows[3]["reading_m3"] = "twelve"
     rows[11]["reading_m3"] = "n/a"
     drop("water", "meter_readings", "readings.csv", rows)
-    drop("water", "meter_readings", "garbage.csv", [{"nonsense": "x"}])
+    drop("water", "meter_readings", "upload.csv", [{"nonsense": "x"}])
 
     code = dags_test("ingest_water", quiet=True)
 
     assert code != 0  # the rejected file still fails the run visibly; the teardown does not hide it
     audit = {r["source"].rsplit("/", 1)[-1]: r for r in audit_rows("water")}
     assert audit["readings.csv"]["status"] == "partial" and audit["readings.csv"]["rows_quarantined"] == 2
-    assert audit["garbage.csv"]["status"] == "rejected"
+    assert audit["upload.csv"]["status"] == "rejected"
     run_ids = {r["run_id"] for r in audit.values()}
     assert len(run_ids) == 1 and next(iter(run_ids)).startswith("manual__")  # Airflow's run id reached the audit
 
@@ -54,7 +54,7 @@ def test_ingest_dag_run_emails_the_owner_about_quarantined_rows_and_a_rejected_f
     assert str(msg["To"]) == OWNER
     assert "【数据质量】供水：2 个数据交付存在问题（隔离 2 行，拒收 1 个文件）" in str(msg["Subject"])
     body = msg.get_body(("plain",)).get_content()
-    assert "water/meter_readings/readings.csv" in body and "water/meter_readings/garbage.csv" in body
+    assert "water/meter_readings/readings.csv" in body and "water/meter_readings/upload.csv" in body
     assert "四、被拒收的文件" in body and next(iter(run_ids)) in body
     csv_att = {a.get_filename(): a for a in msg.iter_attachments()}["quarantine_water_meter_readings.csv"]
     assert csv_att.get_payload(decode=True).decode("utf-8-sig").count("\n") == 3

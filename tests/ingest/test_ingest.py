@@ -89,18 +89,19 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_load(warehouse_url:
 
 def test_rejected_file_does_not_stop_other_files(warehouse_url: str) -> None:
     cfg = settings()
-    drop("water", "meter_readings", "good.csv", [reading(i) for i in range(4)])
-    drop("water", "meter_readings", "no-meter-column.csv", [{"reading_time": local_text(T0), "reading_m3": 1}])
+    # The names are made of known file-name words, so their labels (record.source) are the names (masking.safe_label).
+    drop("water", "meter_readings", "readings.csv", [reading(i) for i in range(4)])
+    drop("water", "meter_readings", "readings-delta.csv", [{"reading_time": local_text(T0), "reading_m3": 1}])
     bad_rows = [reading(i, value="x") for i in range(10)]
-    drop("water", "meter_readings", "mostly-bad.csv", bad_rows)
+    drop("water", "meter_readings", "readings-final.csv", bad_rows)
     recs = {r.source.rsplit("/", 1)[-1]: r for r in ingest_department("water")}
-    assert recs["good.csv"].status == "loaded"
-    assert recs["no-meter-column.csv"].status == "rejected"
-    assert "missing required column(s)" in recs["no-meter-column.csv"].reason
-    assert recs["mostly-bad.csv"].status == "rejected" and recs["mostly-bad.csv"].rows_quarantined == 10
+    assert recs["readings.csv"].status == "loaded"
+    assert recs["readings-delta.csv"].status == "rejected"
+    assert "missing required column(s)" in recs["readings-delta.csv"].reason
+    assert recs["readings-final.csv"].status == "rejected" and recs["readings-final.csv"].rows_quarantined == 10
     assert count("core", "water__meter_readings") == 4
     assert count("quality", "quarantine") == 0  # a rejected file's rows stay in the file, not half in the table
-    err = next(cfg.rejected_dir.rglob("mostly-bad.csv.error.json"))
+    err = next(cfg.rejected_dir.rglob("readings-final.csv.error.json"))
     body = json.loads(err.read_text(encoding="utf-8"))
     assert body["reason"] == "too many bad rows" and body["rows_read"] == 10
     assert "type:reading_m3: 10 row(s)" in body["details"]

@@ -67,7 +67,7 @@ def test_file_being_written_is_left_until_stable(warehouse_url: str, monkeypatch
     both leave it alone while it grows; once quiet it loads with every row written."""
     monkeypatch.setenv("CITYDATA_STABLE_SECONDS", "0.4")
     outcome["injected"] = "writer thread appending rows to the final name while list_waiting and ingest run"
-    path = drop("water", "meter_readings", "growing.csv", [reading(0)])
+    path = drop("water", "meter_readings", "upload.csv", [reading(0)])
     stop, written = threading.Event(), [1]
 
     def writer() -> None:
@@ -88,7 +88,7 @@ def test_file_being_written_is_left_until_stable(warehouse_url: str, monkeypatch
         stop.set()
         t.join()
     assert count("audit", "ingest_log") == 0 and landing_files() == [path]
-    assert tasks.list_waiting("water") == ["water/meter_readings/growing.csv"]
+    assert tasks.list_waiting("water") == ["water/meter_readings/upload.csv"]
     [rec] = ingest_department("water")
     assert (rec.status, rec.rows_read, rec.rows_loaded) == ("loaded", written[0], written[0])
     accounting_holds()
@@ -136,21 +136,21 @@ def test_deeply_nested_json_is_rejected_and_the_next_file_loads(warehouse_url: s
     cfg = settings()
     folder = cfg.landing_dir / "gas" / "safety_inspections"
     folder.mkdir(parents=True)
-    (folder / "a_deep.jsonl").write_text('{"inspection_id": "AJ000000000001", "x": ' + "[" * 200_000
+    (folder / "a_data.jsonl").write_text('{"inspection_id": "AJ000000000001", "x": ' + "[" * 200_000
                                          + "]" * 200_000 + "}\n", encoding="utf-8")
-    (folder / "b_deep.json").write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    (folder / "b_data.json").write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
     good = {"inspection_id": "AJ000000000002", "meter_id": "RQ0100000001", "inspector": "", "result": "pass",
             "inspected_at": (T0 - dt.timedelta(hours=1)).isoformat(), "hazard_level": 0, "district": TOWN}
-    (folder / "c_good.jsonl").write_text(json.dumps(good) + "\n", encoding="utf-8")
-    for i, name in enumerate(("a_deep.jsonl", "b_deep.json", "c_good.jsonl")):
+    (folder / "c_data.jsonl").write_text(json.dumps(good) + "\n", encoding="utf-8")
+    for i, name in enumerate(("a_data.jsonl", "b_data.json", "c_data.jsonl")):
         stamp = time.time() - 100 + i
         import os
 
         os.utime(folder / name, (stamp, stamp))
     records = {Path(r.source).name: r for r in ingest_department("gas")}
-    assert records["a_deep.jsonl"].status == "rejected" and "nested too deeply" in records["a_deep.jsonl"].reason
-    assert records["b_deep.json"].status == "rejected"
-    assert records["c_good.jsonl"].status == "loaded" and records["c_good.jsonl"].rows_loaded == 1
+    assert records["a_data.jsonl"].status == "rejected" and "nested too deeply" in records["a_data.jsonl"].reason
+    assert records["b_data.json"].status == "rejected"
+    assert records["c_data.jsonl"].status == "loaded" and records["c_data.jsonl"].rows_loaded == 1
     assert len(list(cfg.rejected_dir.rglob("*.error.json"))) == 2
     assert ingest_department("gas") == [] and not landing_files(), "nothing is left to loop on"
     accounting_holds()

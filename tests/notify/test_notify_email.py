@@ -153,12 +153,12 @@ def test_retry_and_later_runs_never_send_a_duplicate(warehouse_url: str, registr
     # A new problem delivery in a later run is a new report covering only the new batch.
     rows = visits(6, seed=99)
     rows[0]["visit_time"] = "not a time"
-    drop("health", "card_visits", "later.csv", rows)
+    drop("health", "card_visits", "late.csv", rows)
     ingest_department("health", run_id="manual__r3")
     notify("health", "manual__r3")
     quality = inbox.messages("quality")
     assert len(quality) == 4
-    assert all("later.csv" in m.get_body(("plain",)).get_content() for m in quality[2:])
+    assert all("late.csv" in m.get_body(("plain",)).get_content() for m in quality[2:])
     assert all("card_visits/visits.csv" not in m.get_body(("plain",)).get_content() for m in quality[2:])
 
 

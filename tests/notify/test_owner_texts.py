@@ -78,13 +78,13 @@ def deliver_water_with_every_kind_of_problem() -> None:
     meters = rows_of("water", "meters", 10)
     meters[3]["status"] = ""
     drop("water", "meters", "meters.csv", meters)
-    misplaced = settings().landing_dir / "water" / "meter_readingz" / "readings.csv"
+    misplaced = settings().landing_dir / "water" / "meter_reading" / "readings.csv"
     misplaced.parent.mkdir(parents=True)
     misplaced.write_text("meter_id,reading_time\nSW1,2026-01-01 00:00:00\n", encoding="utf-8")
     (settings().landing_dir / "water" / "meters" / "export.csv").write_bytes(b"PK\x03\x04" + bytes(60))
     records = {r.source: r for r in ingest_department("water", run_id="manual__owners")}
     assert records["water/meters/meters.csv"].status == "partial"
-    assert records["water/meter_readingz/readings.csv"].status == "rejected"  # the department's own path
+    assert records["water/meter_reading/readings.csv"].status == "rejected"  # the department's own path
     assert records["water/meters/export.csv"].status == "rejected"
 
 
@@ -115,7 +115,7 @@ def test_quality_email_reads_right_for_the_owner(warehouse_url: str, registry_fi
         assert "required:status" in body and "not_null:status" not in body
         assert "<resource>" not in body and "&lt;resource&gt;" not in body and "YYYY-MM-DD" not in body
         assert "_unknown/readings.csv" not in body.replace("rejected/water/_unknown/", "")
-        assert "water/meter_readingz/readings.csv" in body
+        assert "water/meter_reading/readings.csv" in body
         assert "landing/water/meter_readings/（智能水表读数）" in body  # the valid folders
         assert "文件不是文本文件" in body and "（not a text file）" in body and "不要直接提交 Excel 工作簿或压缩包" in body
         assert "not a text file:" not in body and "not accepted:" not in body  # no English sentences
@@ -130,7 +130,7 @@ def test_quality_email_reads_right_for_the_owner(warehouse_url: str, registry_fi
     error = json.loads(next(settings().rejected_dir.glob("water/_unknown/*/readings.csv.error.json")).read_text("utf-8"))
     assert list(error)[0] == "message" and CJK.match(error["message"])
     assert "landing/water/meters/（水表档案）" in error["message"] and error["message"].endswith("（not accepted）")
-    assert error["file"] == "water/meter_readingz/readings.csv" and error["reason"] == "not accepted"
+    assert error["file"] == "water/meter_reading/readings.csv" and error["reason"] == "not accepted"
 
 
 def test_warnings_only_delivery_is_not_asked_to_redeliver(home: Path, registry_file: Path, inbox: Inbox) -> None:

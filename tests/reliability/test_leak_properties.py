@@ -1,6 +1,6 @@
 """Nothing leaked, as a property (hypothesis): whatever a department delivers to health/card_visits or
 parking/sessions — with or without a header row, with broken values, under a file name that carries
-a citizen ID, a phone, a patient's name, a plate or an address — no generated sensitive value appears
+a citizen ID, a phone, a patient's name (in Chinese or in pinyin), a plate or an address — no generated sensitive value appears
 in clear in any text outside the restricted layers (audit rows, .error.json, validation reports,
 emails and the outbox, Airflow handles and records, log lines). Both warehouse backends.
 """
@@ -21,7 +21,7 @@ from citydata.domain.ids import citizen_id_check_digit
 from citydata.ingest import tasks
 from citydata.notify.service import prepare_department
 from scripts.reliability_report import record_outcome
-from tests.helpers import leaks, local_text, outgoing_texts, recent
+from tests.helpers import leaks, local_text, outgoing_texts, pinyin_name, recent
 
 NOW = recent()
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛超秀霞桂英"
@@ -46,8 +46,9 @@ delivery = st.fixed_dictionaries({
     "people": st.lists(person, min_size=1, max_size=4),
     "plates": st.lists(plate, min_size=1, max_size=4),
     "broken": st.sampled_from(["none", "blank_required", "bad_format"]),
-    "name_carries": st.sampled_from(["nothing", "citizen_id", "phone", "name", "plate", "address"]),
+    "name_carries": st.sampled_from(["nothing", "citizen_id", "phone", "name", "plate", "address", "pinyin"]),
     "address": address,
+    "pinyin": pinyin_name(),
 })
 VISIT_HEADER = ["visit_id", "citizen_id", "patient_name", "phone", "institution_id", "visit_type", "visit_time",
                 "updated_at"]
@@ -73,12 +74,14 @@ def rows_of(d: dict, n: int) -> tuple[str, list[str], list[list[str]]]:
 def file_name(d: dict, n: int) -> str:
     p = d["people"][0]
     carried = {"nothing": "", "citizen_id": p["citizen_id"], "phone": p["phone"], "name": p["name"],
-               "plate": d["plates"][0], "address": d["address"]}[d["name_carries"]]
+               "plate": d["plates"][0], "address": d["address"], "pinyin": d["pinyin"]}[d["name_carries"]]
     return f"d{n}_{carried}.csv" if carried else f"d{n}.csv"
 
 
 def sensitive_values(d: dict) -> list[str]:
-    return [v for p in d["people"] for v in p.values()] + d["plates"] + [d["address"], d["address"][4:]]
+    # The pinyin name only counts where the file name carries it (it is in no row).
+    pinyin = [d["pinyin"]] if d["name_carries"] == "pinyin" else []
+    return [v for p in d["people"] for v in p.values()] + d["plates"] + [d["address"], d["address"][4:]] + pinyin
 
 
 @pytest.mark.slow
@@ -86,7 +89,7 @@ def sensitive_values(d: dict) -> list[str]:
 def test_no_generated_sensitive_value_leaves_the_restricted_layers(warehouse_url: str, monkeypatch: pytest.MonkeyPatch,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("CITYDATA_STABLE_SECONDS", "0")
-    totals = {"examples": 0, "files": 0, "rejected": 0, "texts": 0}
+    totals = {"examples": 0, "files": 0, "rejected": 0, "texts": 0, "pinyin": 0}
     seen: list[str] = []
 
     @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -121,6 +124,7 @@ def test_no_generated_sensitive_value_leaves_the_restricted_layers(warehouse_url
         assert found == [], found[:5]
         totals["examples"] += 1
         totals["files"] += len(deliveries)
+        totals["pinyin"] += sum(d["name_carries"] == "pinyin" for d in deliveries)
         totals["rejected"] += sum(r["status"] == "rejected" for r in records)
         totals["texts"] += len(texts)
 
@@ -128,10 +132,11 @@ def test_no_generated_sensitive_value_leaves_the_restricted_layers(warehouse_url
            "injected": "", "outcome": "property failed"}
     try:
         run()
+        assert totals["pinyin"] > 0, "no example delivered a file name carrying a pinyin name"
         row.update(ok=True, rows_lost=0)
     finally:
         row["injected"] = (f"{totals['examples']} random examples: header-less or not, broken values, file names "
-                           "carrying IDs, phones, names, plates, addresses (health, parking)")
+                           "carrying IDs, phones, names (Chinese, pinyin), plates, addresses (health, parking)")
         if row["ok"]:
             row["outcome"] = (f"{totals['files']} files ({totals['rejected']} rejected), {len(seen)} generated "
                               f"sensitive values, none in {totals['texts']} outgoing texts")
