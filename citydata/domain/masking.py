@@ -144,16 +144,21 @@ def mask_text(text: str) -> str:
     return _PLATE.sub(lambda m: m.group(1) + STAR * len(m.group(2)) + m.group(3), text)
 
 
-def _known_words(run: str) -> bool:
-    """True when a run of Chinese characters splits entirely into LABEL_WORDS (longest first)."""
+def _splits_into(run: str, words: frozenset[str]) -> bool:
+    """True when ``run`` splits entirely into ``words`` (any split, not only the greedy one)."""
     ok = [True] + [False] * len(run)
-    longest = max(len(w) for w in LABEL_WORDS)
+    longest = max(map(len, words))
     for i in range(len(run)):
         if ok[i]:
             for j in range(i + 1, min(len(run), i + longest) + 1):
-                if run[i:j] in LABEL_WORDS:
+                if run[i:j] in words:
                     ok[j] = True
     return ok[len(run)]
+
+
+def _known_words(run: str) -> bool:
+    """True when a run of Chinese characters splits entirely into LABEL_WORDS."""
+    return _splits_into(run, LABEL_WORDS)
 
 
 def safe_label(name: str) -> str:
@@ -202,15 +207,7 @@ def _mask_alnum(m: re.Match) -> str:
 
 def _letters_known(run: str) -> bool:
     """True when a lower-case letter run splits entirely into known file-name words."""
-    words = _file_words()
-    ok = [True] + [False] * len(run)
-    longest = max(map(len, words))
-    for i in range(len(run)):
-        if ok[i]:
-            for j in range(i + 1, min(len(run), i + longest) + 1):
-                if run[i:j] in words:
-                    ok[j] = True
-    return ok[len(run)]
+    return _splits_into(run, _file_words())
 
 
 _WORDS_CACHE: dict[tuple, frozenset[str]] = {}
