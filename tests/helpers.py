@@ -465,3 +465,29 @@ def pinyin_name():  # noqa: ANN201 — a hypothesis strategy
     part = lambda pool: st.builds(lambda s, f: f(s), st.sampled_from(pool), syllable_case)  # noqa: E731
     return st.builds(lambda s, given, sep: sep.join([s, *given]), part(PINYIN_SURNAMES),
                      st.lists(part(PINYIN_GIVEN), min_size=1, max_size=2), st.sampled_from(["", "_", "-", " ", "."]))
+
+
+def headless_chromium(lang: str = "zh-CN", tz: str | None = None, size: str = "1400,2400"):  # noqa: ANN201
+    """(driver, profile dir) of a headless Chromium with its own profile, language and time zone;
+    skipped when the browser is missing, a failure under CI=true (scripts/install_browser.sh)."""
+    import shutil
+    import tempfile
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium and chromedriver are required under CI=true (scripts/install_browser.sh)")
+        pytest.skip("chromium/chromedriver not installed (run scripts/install_browser.sh)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--window-size={size}", f"--lang={lang}"):
+        opts.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="citydata-chromium-")
+    opts.add_argument(f"--user-data-dir={profile}")
+    env = dict(os.environ, TZ=tz) if tz else None  # the browser's own time zone
+    return webdriver.Chrome(options=opts, service=Service(driver, env=env)), profile

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -23,11 +21,10 @@ from citydata.mock import generators
 from citydata.mock.delivery import clean_rows
 from citydata.registry import load_registry
 from citydata.render.reasons import rejection_text
-from tests.helpers import Inbox, drop, reserve_port
+from tests.helpers import Inbox, drop, headless_chromium, reserve_port
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 OWNER = "water-owner@yinan-water.example.cn"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -182,25 +179,6 @@ def test_demo_lists_every_new_email(home: Path, capsys: pytest.CaptureFixture) -
     assert all(f"[{k}]" in out and f"主题 {k}" in out for k in ("quality", "alert", "digest"))
 
 
-def _browser():  # noqa: ANN202
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        if IN_CI:
-            pytest.fail("chromium and chromedriver are required under CI=true (scripts/install_browser.sh)")
-        pytest.skip("chromium/chromedriver not installed (run scripts/install_browser.sh)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1200,1800", "--lang=zh-CN"):
-        opts.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="citydata-chromium-")
-    opts.add_argument(f"--user-data-dir={profile}")
-    return webdriver.Chrome(options=opts, service=Service(driver)), profile
-
-
 def test_email_html_part_renders_in_chinese_in_chromium(home: Path, registry_file: Path, inbox: Inbox,
                                                         tmp_path: Path) -> None:
     """The HTML alternative exactly as received, opened from disk in headless Chromium."""
@@ -213,7 +191,7 @@ def test_email_html_part_renders_in_chinese_in_chromium(home: Path, registry_fil
     page = tmp_path / "email.html"
     page.write_bytes(part.get_payload(decode=True))  # the bytes the mail client gets, charset from the part
     assert part.get_content_charset() == "utf-8"
-    driver, profile = _browser()
+    driver, profile = headless_chromium(size="1200,1800")
     try:
         driver.get(page.as_uri())
         assert driver.execute_script("return document.characterSet") == "UTF-8"

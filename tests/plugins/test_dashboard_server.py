@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +23,19 @@ import httpx
 import pytest
 
 from citydata.app.airflow_env import airflow_bin, airflow_environ
-from tests.helpers import RUN_ID, citydata_home, cli_kpis, fill_warehouse, pg_database, reserve_port, wait_until
+from tests.helpers import (
+    RUN_ID,
+    citydata_home,
+    cli_kpis,
+    fill_warehouse,
+    headless_chromium,
+    pg_database,
+    reserve_port,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 VIEWER = "viewer"
 
 
@@ -172,27 +179,6 @@ def test_api_numbers_equal_the_cli(server: dict) -> None:
     assert future.status_code == 400 and "has not started yet" in future.json()["detail"]
 
 
-def _browser(lang: str = "zh-CN", tz: str | None = None):  # noqa: ANN202
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        if IN_CI:
-            pytest.fail("chromium and chromedriver are required under CI=true (scripts/install_browser.sh)")
-        pytest.skip("chromium/chromedriver not installed (run scripts/install_browser.sh)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,2400", f"--lang={lang}"):
-        opts.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="citydata-chromium-")
-    opts.add_argument(f"--user-data-dir={profile}")
-    env = dict(os.environ, TZ=tz) if tz else None  # the browser's own time zone
-    return webdriver.Chrome(options=opts, service=Service(driver, env=env)), profile
-
-
 @pytest.mark.pg
 @pytest.mark.timeout(300)
 def test_page_in_headless_chromium(server: dict) -> None:
@@ -203,7 +189,7 @@ def test_page_in_headless_chromium(server: dict) -> None:
     from citydata.render.fmt import pct
 
     cli = {r["department"]: r for r in cli_kpis("--period", "month")}
-    driver, profile = _browser()
+    driver, profile = headless_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         wait = WebDriverWait(driver, 30)
@@ -261,7 +247,7 @@ def test_airflow_ui_opens_in_chinese_and_beijing_time_from_an_english_utc_browse
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver, profile = _browser(lang="en-US", tz="UTC")
+    driver, profile = headless_chromium(lang="en-US", tz="UTC")
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         wait = WebDriverWait(driver, 60)
