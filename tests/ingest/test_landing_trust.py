@@ -96,34 +96,35 @@ def test_file_being_written_is_left_until_stable(warehouse_url: str, monkeypatch
                    rows_lost=written[0] - rec.rows_loaded, ok=True)
 
 
-def test_file_that_grows_after_the_claim_goes_back(warehouse_url: str, outcome: dict) -> None:
+def test_file_that_grows_after_the_claim_goes_back(warehouse_url: str, outcome: dict,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer was quiet when the run listed the file, then appended while it was read (through the
-    descriptor it kept open): nothing is committed, the file goes back to landing/, the next run loads all."""
+    descriptor it kept open): nothing is committed, the file goes back to landing/, the next run loads all.
+
+    The append happens at a fixed point: after the run claimed the file and took its signature and
+    checksum, as it starts reading (a hook on the reader), so the outcome is not a race.
+    """
+    from citydata.ingest import pipeline
+
     outcome["injected"] = "append through an open descriptor after the run claimed the file (read-time check)"
     rows = [reading(i) for i in range(20_000)]
     path = drop("water", "meter_readings", "late_tail.csv", rows)
     fh = path.open("a", encoding="utf-8")
-    appended = threading.Event()
+    real_read = pipeline.read_file
 
-    def writer() -> None:
-        while path.exists():  # the run renames it into processing/: then the department writes on
-            time.sleep(0.001)
-        fh.write(f"SW01{99_999_999:08d},{local_text(T0)},1.5,80,auto,{TOWN}\n")
-        fh.close()
-        appended.set()
+    def read_while_the_department_appends(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not fh.closed:
+            fh.write(f"SW01{99_999_999:08d},{local_text(T0)},1.5,80,auto,{TOWN}\n")
+            fh.close()
+        return real_read(*args, **kwargs)
 
-    t = threading.Thread(target=writer)
-    t.start()
-    first = ingest_department("water")
-    t.join()
-    assert appended.is_set()
-    if first:  # the append came before the run's own snapshot of the claimed file: every row read at once
-        [rec] = first
-    else:  # skipped: changed while read
-        assert count("audit", "ingest_log") == 0 and count("core", "water__meter_readings") == 0
-        assert landing_files() == [path], "the file is back in the landing zone, not archived"
-        assert not list(settings().archive_dir.rglob("*.csv")) if settings().archive_dir.exists() else True
-        [rec] = ingest_department("water")
+    monkeypatch.setattr(pipeline, "read_file", read_while_the_department_appends)
+    assert ingest_department("water") == []  # skipped: changed while read
+    assert fh.closed
+    assert count("audit", "ingest_log") == 0 and count("core", "water__meter_readings") == 0
+    assert landing_files() == [path], "the file is back in the landing zone, not archived"
+    assert not list(settings().archive_dir.rglob("*.csv")) if settings().archive_dir.exists() else True
+    [rec] = ingest_department("water")
     assert (rec.rows_read, rec.rows_loaded) == (20_001, 20_001)
     accounting_holds()
     outcome.update(outcome="rolled back and returned to landing/; next run loaded all 20001 rows", rows_lost=0, ok=True)
