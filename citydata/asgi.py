@@ -9,6 +9,10 @@ from dataclasses import dataclass
 
 from citydata.errors import CitydataError
 
+# Idle connections stay open longer than clients keep them (httpx: 5 s, the same as uvicorn's own
+# default): a client reusing a connection the server closed that instant sees "connection reset".
+KEEP_ALIVE_S = 75
+
 
 @dataclass
 class RunningServer:
@@ -38,7 +42,7 @@ def serve_in_thread(app: object, host: str = "127.0.0.1", port: int = 0, timeout
 
     sock = bind(host, port)
     real_port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_keep_alive=KEEP_ALIVE_S))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{real_port}")
     thread.start()
     deadline = time.monotonic() + timeout
@@ -54,4 +58,4 @@ def serve_forever(app: object, sock: socket.socket) -> None:
     """Serve on an already bound socket (see ``bind``) until interrupted."""
     import uvicorn
 
-    uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="on")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="on", timeout_keep_alive=KEEP_ALIVE_S)).run(sockets=[sock])

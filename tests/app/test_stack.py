@@ -107,7 +107,7 @@ def test_up_waits_for_each_component_runs_dags_without_executor_failure_and_down
         assert ("127.0.0.1", port) in listening
         assert {ip for ip, _ in listening} == {"127.0.0.1"}
 
-        drop("water", "meter_readings", "stack.csv", [reading(i) for i in range(30)])
+        drop("water", "meter_readings", "upload.csv", [reading(i) for i in range(30)])
         wait_until(lambda: {"ingest_water", "ingest_gas", "kpi_rates"} <= _dag_ids(db), timeout=900,
                    what="DAGs parsed by the dag-processor", interval=2)
         env = _airflow_env()
@@ -134,7 +134,7 @@ def test_up_waits_for_each_component_runs_dags_without_executor_failure_and_down
 
         # Unpausing also creates the latest scheduled run: whichever water run took the file is named.
         water_runs = {r for d, r, _ in runs if d == "ingest_water"}
-        rows = [r for r in audit_rows("water") if r["source"].endswith("stack.csv")]
+        rows = [r for r in audit_rows("water") if r["source"].endswith("upload.csv")]
         assert [r["rows_loaded"] for r in rows] == [30] and rows[0]["run_id"] in water_runs
     finally:
         down = cli("airflow", "down", "--grace", "60", timeout=900)
