@@ -121,7 +121,8 @@ _ID_PHONE = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z
 PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # A plate: province, issuing-office letter, 4-6 letters/digits (new-energy plates have 6).
 _PLATE = re.compile(rf"([{PLATE_PROVINCES}][A-Za-z])[ ·]?([A-Za-z0-9]{{2,4}})([A-Za-z0-9]{{2}})(?![A-Za-z0-9])")
-_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_HAN = r"\u3400-\u9fff\uf900-\ufaff"  # CJK ideographs (extension A, unified, compatibility)
+_HAN_RUN = re.compile(rf"[{_HAN}]+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _LONG_DIGITS = re.compile(r"\d{7,}")
 # Chinese words a file name may carry without naming a person or a place more precise than a
@@ -178,9 +179,8 @@ def safe_label(name: str) -> str:
 
 
 # Letters and digits of any script but Chinese (whose runs are judged above), and their letter runs.
-_NOT_HAN = r"\u3400-\u9fff\uf900-\ufaff"
-_ALNUM_RUN = re.compile(rf"[^\W_{_NOT_HAN}]+")
-_LETTER_RUN = re.compile(rf"[^\W\d_{_NOT_HAN}]+")
+_ALNUM_RUN = re.compile(rf"[^\W_{_HAN}]+")
+_LETTER_RUN = re.compile(rf"[^\W\d_{_HAN}]+")
 _CHECKSUM = re.compile(r"(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{8,}")
 # Words a file name may carry besides the registry's names (``_file_words``): what exports and the
 # mock generator call their files, the extensions we read (and a few we refuse by name). None is
