@@ -25,7 +25,9 @@ from citydata.ingest.coerce import coerce_batch
 from citydata.ingest.readers import read_file
 from citydata.quality.checks import (
     BatchResult,
+    Check,
     begin_delivery,
+    calls_gx,
     finish_delivery,
     keys_unique,
     run_checks,
@@ -88,6 +90,15 @@ def _row_errors(result: BatchResult, batch: pa.RecordBatch, bad: np.ndarray) -> 
 # Rows per check pass: a GX validation costs ~0.1-0.4 s per call whatever its size, so small
 # reader batches (8 MiB CSV blocks, API pages) are merged before checking; memory stays bounded.
 CHECK_BATCH_ROWS = 500_000
+# Without GX a pass has no fixed cost: smaller batches keep the COPY of one batch running
+# while the next is checked, so less is left to wait for after the last check (measured on
+# 1M rows: 500k 5.0-5.6 s, 200k 4.7-4.9 s, 100k 4.5-4.6 s).
+ARROW_CHECK_BATCH_ROWS = 100_000
+
+
+def check_batch_rows(checks: list[Check]) -> int:
+    """Rows per check pass for these checks (bigger when each pass pays GX's fixed cost)."""
+    return CHECK_BATCH_ROWS if calls_gx(checks) else ARROW_CHECK_BATCH_ROWS
 
 
 def coalesce(batches: Iterable[pa.RecordBatch], rows: int) -> Iterable[pa.RecordBatch]:
@@ -263,7 +274,7 @@ def load_batches(conn: Connection, resource: Resource, batches: Iterable[pa.Reco
     if columns is not None:
         d.header(columns)
     with _Writer(background=conn.dialect.name == "postgresql") as writer:
-        for batch in coalesce(batches, CHECK_BATCH_ROWS):
+        for batch in coalesce(batches, check_batch_rows(d.checks)):
             held, good_rows, positions = d.check(batch)
             writer.submit(_write_batch, load, held, good_rows, positions, keys_unique(d.checks))
     d.finish()

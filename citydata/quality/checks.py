@@ -139,6 +139,11 @@ def finish_delivery(checks: list[Check], rows_read: int) -> BatchResult:
     return _delivery_checks(checks, "finish", rows_read)
 
 
+def calls_gx(checks: list[Check]) -> bool:
+    """True when a check calls into GX for each batch (a fixed cost per call, whatever its size)."""
+    return any(getattr(check, "calls_gx", lambda: False)() for check in checks)
+
+
 def keys_unique(checks: list[Check]) -> bool:
     """True when a check vouches that no primary key occurs twice in the delivery (after its last batch)."""
     return any(getattr(check, "keys_unique", lambda: False)() for check in checks)

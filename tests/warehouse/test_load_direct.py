@@ -75,7 +75,7 @@ def _without_batch(core: list[tuple]) -> list[tuple]:
 @pytest.fixture
 def url(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CITYDATA_WAREHOUSE_URL", pg_url)
-    monkeypatch.setattr(ingest, "CHECK_BATCH_ROWS", 10)  # several check batches per delivery
+    monkeypatch.setattr(ingest, "check_batch_rows", lambda checks: 10)  # several check batches per delivery
     monkeypatch.setattr(load_mod, "FIRST_LOAD_MIN_ROWS", 5)
     ensure_schema(load_registry(), pg_url)
     return pg_url
@@ -153,3 +153,25 @@ def test_repeated_keys_from_the_start_take_the_staged_paths(url: str, monkeypatc
     load, rec = _deliver(url, _rows(30), "small.csv")
     assert (load.direct, load.first_load, load.deduplicated) == (False, False, False)
     assert _counts(rec) == (30, 30, 0, 0)
+
+
+def test_a_column_altered_by_hand_is_sent_as_csv_and_lands_the_same(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _rows(40)
+    plain = _plain(url, rows, monkeypatch)  # binary COPY: every column is of the registry's type
+    sent: list[str] = []
+    copy = load_mod.BatchLoad._copy
+
+    def spy(self: load_mod.BatchLoad, table: pa.Table, target: str) -> None:
+        sent.append("binary" if self._binary(table, target) else "csv")
+        copy(self, table, target)
+
+    monkeypatch.setattr(load_mod.BatchLoad, "_copy", spy)
+    _deliver(url, rows, "binary.csv")
+    assert set(sent) == {"binary"} and _without_batch(_core(url)) == _without_batch(plain)
+    _empty(url)
+    with transaction(url) as conn:
+        conn.execute(text("ALTER TABLE core.water__meter_readings ALTER COLUMN reading_m3 TYPE numeric(12, 3)"))
+    sent.clear()
+    _deliver(url, rows, "altered.csv")
+    assert set(sent) == {"csv"}  # binary would send float8 bytes to a numeric column: refused by the server
+    assert [(*r[:2], float(r[2]), *r[3:]) for r in _without_batch(_core(url))] == _without_batch(plain)
