@@ -91,8 +91,10 @@ def _row_errors(result: BatchResult, batch: pa.RecordBatch, bad: np.ndarray) -> 
 # reader batches (8 MiB CSV blocks, API pages) are merged before checking; memory stays bounded.
 CHECK_BATCH_ROWS = 500_000
 # Without GX a pass has no fixed cost: smaller batches keep the COPY of one batch running
-# while the next is checked, so less is left to wait for after the last check (measured on
-# 1M rows: 500k 5.0-5.6 s, 200k 4.7-4.9 s, 100k 4.5-4.6 s).
+# while the next is checked, so less is left to wait for after the last check (first load of
+# 1M rows, medians: 500k 5.0-5.6 s, 200k 4.7-4.9 s, 100k 4.5-4.6 s; after binary COPY, 200k
+# 2.82 s, 100k 2.67 s). Keep it at twice FIRST_LOAD_MIN_ROWS or more: the first batch's good
+# rows decide the direct first load (50k batches fell back to staging: 5.5 s).
 ARROW_CHECK_BATCH_ROWS = 100_000
 
 

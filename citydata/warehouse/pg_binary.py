@@ -2,9 +2,11 @@
 
 Binary COPY spares the server parsing text: a timestamp arrives as its 8-byte count of
 microseconds instead of a string the server must take apart (measured on 1M meter readings:
-COPY of the binary stream 0.72-0.78 s, of the same rows as CSV 0.94-1.17 s). Each column
-becomes one binary value per row (4-byte length + payload, or -1 for NULL) and the columns
-are joined row by row with ``binary_join_element_wise``; no Python loop runs per row.
+COPY of the binary stream 0.46-0.78 s, of the same rows as CSV 0.94-1.17 s). A field is a
+4-byte length and its payload (length -1: NULL). Fixed-width columns without NULLs are packed
+side by side in one numpy record per row; text and nullable columns become one binary value
+per row each, and ``binary_join_element_wise`` joins them after the record. No Python loop
+runs per row (1M rows encode in ≈ 0.22 s, the CSV they replace in ≈ 0.21 s).
 """
 
 from __future__ import annotations
