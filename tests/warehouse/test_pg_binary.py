@@ -70,3 +70,11 @@ def test_unknown_types_are_refused_by_name() -> None:
     with pytest.raises(TypeError, match="decimal"):
         pg_binary.encode(pa.table({"v": pa.array([1], pa.decimal128(5, 2))}))
     assert pg_binary.pg_type(pa.decimal128(5, 2)) is None
+
+
+def test_a_table_of_fixed_width_columns_only_is_one_packed_block(conn: psycopg.Connection) -> None:
+    rows = [(None, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 2.5, 3, True, dt.date(2026, 1, 1))] * 3
+    table = pa.Table.from_pylist([dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA).drop(["s"])
+    order, parts = pg_binary.encode(table)
+    assert order == ["t", "x", "n", "b", "d"] and len(parts) == 3
+    assert _round_trip(conn, table) == rows
