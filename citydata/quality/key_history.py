@@ -20,18 +20,17 @@ class KeyHistory:
         return bool(self.runs)
 
     def versions(self, keys: np.ndarray) -> dict[int, set[int]]:
-        """For each of ``keys`` seen in an earlier batch: the row hashes it had there."""
+        """For each of ``keys`` seen in an earlier batch: the row hashes it had there.
+
+        Each distinct key is looked up once and its earlier rows taken as one slice, so a
+        delivery that repeats one key a million times costs a slice, not a Python loop per copy.
+        """
         seen: dict[int, set[int]] = {}
-        keys = np.sort(keys)  # sorted probes search ≈ 8× faster than random ones (measured, 100,000 keys)
+        keys = np.unique(keys)  # sorted: sorted probes search ≈ 8× faster than random ones (100,000 keys)
         for k, v in self.runs:
-            lo = np.searchsorted(k, keys, "left")
-            hit = np.flatnonzero(k[np.minimum(lo, len(k) - 1)] == keys)
-            for i in hit.tolist():
-                key, j = int(keys[i]), int(lo[i])
-                rows = seen.setdefault(key, set())
-                while j < len(k) and k[j] == keys[i]:
-                    rows.add(int(v[j]))
-                    j += 1
+            lo, hi = np.searchsorted(k, keys, "left"), np.searchsorted(k, keys, "right")
+            for i in np.flatnonzero(hi > lo).tolist():
+                seen.setdefault(int(keys[i]), set()).update(v[lo[i]:hi[i]].tolist())
         return seen
 
     def add(self, keys: np.ndarray, rows: np.ndarray) -> None:

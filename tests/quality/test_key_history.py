@@ -35,3 +35,11 @@ def test_runs_stay_logarithmic() -> None:
     for _ in range(64):
         history.add(rng.integers(0, 2**62, 100), rng.integers(0, 2**62, 100))
     assert len(history.runs) <= 7  # 64 equal batches: a binary counter, not 64 runs
+
+
+def test_one_key_repeated_throughout_costs_a_slice_per_run() -> None:
+    history = KeyHistory()
+    same = np.full(200_000, 7, dtype=np.int64)
+    for part in range(4):  # 800,000 copies of one key; a loop per copy would take minutes here
+        assert history.versions(same) == ({7: {0, 1, 2}} if part == 3 else ({7: set(range(part))} if part else {}))
+        history.add(same, np.full(200_000, part, dtype=np.int64))
