@@ -617,7 +617,9 @@ class SuiteCheck:
             return
         candidates = np.flatnonzero(np.isin(cur_k, np.fromiter(seen, dtype=cur_k.dtype)))
         self._keys_seen += int(candidates.size)
-        rows = np.asarray([i for i in candidates.tolist() if seen[int(cur_k[i])] - {int(cur_v[i])}], dtype=np.int64)
+        # A conflict: the key had another version earlier (O(1) per row, whatever the set's size).
+        rows = np.asarray([i for i in candidates.tolist()
+                           if len(s := seen[int(cur_k[i])]) > 1 or int(cur_v[i]) not in s], dtype=np.int64)
         rule = unique[0]
         if rows.size:
             out.failures.append(Failure(rule.check, rule.column, rule.severity, rows, frame.table.num_rows,

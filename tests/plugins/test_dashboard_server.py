@@ -182,6 +182,7 @@ def test_api_numbers_equal_the_cli(server: dict) -> None:
 @pytest.mark.pg
 @pytest.mark.timeout(300)
 def test_page_in_headless_chromium(server: dict) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -192,7 +193,8 @@ def test_page_in_headless_chromium(server: dict) -> None:
     driver, profile = headless_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     try:
-        wait = WebDriverWait(driver, 30)
+        # A page replaced while it is read (the login redirects, the UI re-renders) is read again.
+        wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
         # Not logged in: the page says so and links to Airflow's login, which comes back here.
         driver.get(f"{server['url']}/citydata/?period=month")
         driver.find_element(By.ID, "login").click()
@@ -243,6 +245,7 @@ def test_page_in_headless_chromium(server: dict) -> None:
 def test_airflow_ui_opens_in_chinese_and_beijing_time_from_an_english_utc_browser(server: dict) -> None:
     """Airflow 3.3 keeps the UI's language and zone in the browser: /citydata/ui-defaults stores
     zh-CN and Asia/Shanghai there (the engineer's own later choice is kept), then opens the UI."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -250,7 +253,8 @@ def test_airflow_ui_opens_in_chinese_and_beijing_time_from_an_english_utc_browse
     driver, profile = headless_chromium(lang="en-US", tz="UTC")
     ARTIFACTS.mkdir(exist_ok=True)
     try:
-        wait = WebDriverWait(driver, 60)
+        # A page replaced while it is read (the login redirects, the UI re-renders) is read again.
+        wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
         driver.get(f"{server['url']}/citydata/ui-defaults")
         wait.until(lambda d: d.find_elements(By.NAME, "username"))  # the UI, asking for a login
         driver.find_element(By.NAME, "username").send_keys(VIEWER)
