@@ -123,7 +123,8 @@ def run(rows: int = 1_000_000, repeat: int = 3, out_dir: Path | None = None) -> 
     with tempfile.TemporaryDirectory() as tmp:
         csv = data.write_csv(data.meter_readings(rows), Path(tmp) / "readings.csv")
         size = csv.stat().st_size
-        # The same merged batches load_batches checks (see citydata.ingest.pipeline.coalesce).
+        # The merged batches load_batches checks when a rule calls GX (CHECK_BATCH_ROWS; without GX it cuts
+        # ARROW_CHECK_BATCH_ROWS: see citydata.ingest.pipeline.check_batch_rows).
         t_read, batches = _median(lambda: list(coalesce(read_file(csv).batches, CHECK_BATCH_ROWS)), 1)
         columns = read_file(csv).columns
     t_coerce, coerced = _median(lambda: [coerce_batch(b, resource) for b in batches], 1)

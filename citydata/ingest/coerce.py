@@ -120,9 +120,10 @@ def _may_have_offset(arr: pa.Array) -> bool:
     return bool(pc.any(marks).as_py())
 
 
-def _to_timestamp(arr: pa.Array) -> pa.Array:
+def _to_timestamp(arr: pa.Array, naive: bool = False) -> pa.Array:
+    """UTC timestamps; `naive`: every value already matched NAIVE_TIMESTAMP, so none has an offset."""
     target = ARROW_TYPES["timestamp"]
-    if not _may_have_offset(arr):
+    if naive or not _may_have_offset(arr):
         return local_to_utc(pc.cast(arr, pa.timestamp("us")))
     has_offset = pc.match_substring_regex(arr, OFFSET)  # the same before and after removing the blank
     if pc.any(has_offset).as_py():  # only an offset can follow a blank in a valid value
@@ -217,10 +218,7 @@ def _coerce_typed(arr: pa.Array, spec: FieldSpec, target: pa.DataType) -> tuple[
         ok = pc.match_substring_regex(text, PATTERNS[spec.type])
     candidate = pc.if_else(ok, text, pa.scalar(None, pa.string()))
     try:
-        if naive:
-            typed = local_to_utc(pc.cast(candidate, pa.timestamp("us")))
-        else:
-            typed = _to_timestamp(candidate) if spec.type == "timestamp" else pc.cast(candidate, target)
+        typed = _to_timestamp(candidate, naive) if spec.type == "timestamp" else pc.cast(candidate, target)
         if spec.type == "float":
             typed = pc.if_else(pc.is_finite(typed), typed, pa.scalar(None, pa.float64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
