@@ -54,17 +54,29 @@ def _clean(arr: pa.Array) -> pa.Array:
     text is mostly a small vocabulary (districts, towns): it is cleaned once per distinct
     value (measured on 1M district names: 0.02 s instead of 0.08-0.1 s).
     """
-    if pc.all(pc.string_is_ascii(arr)).as_py() is False:
-        enc = pc.dictionary_encode(arr)
-        if 2 * len(enc.dictionary) <= len(arr):
-            return pc.take(_trim_blank(pc.utf8_normalize(enc.dictionary, "NFKC")), enc.indices)
-        arr = pc.utf8_normalize(arr, "NFKC")
-    return _trim_blank(arr)
+    if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
+        return _trim_blank(arr, ascii=True)
+    enc = pc.dictionary_encode(arr)
+    if 2 * len(enc.dictionary) <= len(arr):
+        return pc.take(_trim_blank(pc.utf8_normalize(enc.dictionary, "NFKC")), enc.indices)
+    return _trim_blank(pc.utf8_normalize(arr, "NFKC"))
 
 
-def _trim_blank(arr: pa.Array) -> pa.Array:
-    arr = pc.utf8_trim_whitespace(arr)
+def _trim_blank(arr: pa.Array, ascii: bool = False) -> pa.Array:
+    """``ascii``: no value has a byte above 0x7F. ASCII trimming is then 4-5x faster and the same,
+    unless a value holds U+001C-U+001F (blank to Unicode, not to ASCII)."""
+    arr = pc.ascii_trim_whitespace(arr) if ascii and not _has_separator(arr) else pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _has_separator(arr: pa.Array) -> bool:
+    """Any byte 0x1C-0x1F in the values (a byte scan, ≈ 1 ms per million values; a slice's
+    whole buffer is scanned, which can only send it the slow way)."""
+    data = arr.buffers()[2]
+    if data is None:
+        return False
+    b = np.frombuffer(data, dtype=np.uint8)
+    return bool(np.any((b >= 0x1C) & (b <= 0x1F)))
 
 
 def _per_value(values: list[str | None], spec: FieldSpec) -> tuple[pa.Array, list[bool]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -309,11 +309,12 @@ def write_report_safely(summary: ValidationSummary, record: AuditRecord) -> None
 
 
 def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest: str, run_id: str | None,
-              verify: Callable[[], None] = lambda: None) -> AuditRecord:
+              verify: Callable[..., None] = lambda content=True: None) -> AuditRecord:
     """Load one file in one transaction; raises FileRejected (nothing committed) if it cannot load.
 
-    ``verify`` runs last inside the transaction: raising there (landing.FileChanged: the file
-    grew or changed while it was read) rolls the whole load back.
+    ``verify`` hashes the file again as soon as it is read through (beside the last checks and
+    the upsert) and stats it last, inside the transaction; raising there (landing.FileChanged:
+    the file grew or changed while it was read) rolls the whole load back.
     """
     try:
         fb = read_file(landed.path, {f.name for f in resource.fields})
@@ -321,11 +322,18 @@ def load_file(landed: landing.Landed, resource: Resource, cfg: Settings, digest:
         if missing:
             raise FileRejected("missing required column(s)", _missing_columns(resource, missing, fb.columns))
         warm_gx(resource)  # GX's start-up (when a rule needs it) before the write transaction holds the warehouse
-        with transaction(cfg.warehouse_url) as conn:
-            _, record = load_batches(conn, resource, fb.batches, source_kind="file", source=landed.relative,
+        with transaction(cfg.warehouse_url) as conn, ThreadPoolExecutor(1, thread_name_prefix="citydata-verify") as pool:
+            verified: list[Future] = []
+
+            def read_then_verify() -> Iterator[pa.RecordBatch]:
+                yield from fb.batches
+                verified.append(pool.submit(verify))  # read through: hashed while the load finishes
+
+            _, record = load_batches(conn, resource, read_then_verify(), source_kind="file", source=landed.relative,
                                      checksum=digest, run_id=run_id, columns=fb.columns)
             _keep_raw_name(conn, record.batch_id, landed)
-            verify()
+            (verified[0] if verified else pool.submit(verify)).result()
+            verify(content=False)  # a write after the read shows in the size or mtime
     except CitydataError:
         raise
     except Exception as exc:  # noqa: BLE001 — one unreadable file must not block the others
@@ -407,12 +415,13 @@ def _moved(move: Callable[[], object], landed: landing.Landed, done: str) -> Non
                             f"({exc.strerror or exc}); the file stays in landing/ for the next run") from exc
 
 
-def _verifier(landed: landing.Landed, before: landing.Signature, digest: str) -> Callable[[], None]:
-    """A check that the held file is still what was read: same size and mtime, same content."""
-    def verify() -> None:
+def _verifier(landed: landing.Landed, before: landing.Signature, digest: str) -> Callable[..., None]:
+    """A check that the held file is still what was read: same size and mtime, same content
+    (``content=False``: size and mtime only, a stat)."""
+    def verify(content: bool = True) -> None:
         try:
             now = landing.signature(landed.path)
-            same = now == before and landing.checksum(landed.path) == digest
+            same = now == before and (not content or landing.checksum(landed.path) == digest)
         except OSError:
             same = False
         if not same:
@@ -424,7 +433,7 @@ def _verifier(landed: landing.Landed, before: landing.Signature, digest: str) ->
 def _ingest_claimed(landed: landing.Landed, registry: Registry, cfg: Settings, run_id: str | None) -> AuditRecord:
     resource = None if landed.resource == landing.UNKNOWN else registry.resource(landed.department, landed.resource)
     digest = None
-    verify: Callable[[], None] = lambda: None  # noqa: E731
+    verify: Callable[..., None] = lambda content=True: None  # noqa: E731
     try:
         try:
             if landed.problem or resource is None:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique by a sort: numpy 2.4's np.unique of 100,000 int64 takes 37 ms, np.sort 1 ms."""
+    s = np.sort(a)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
 class KeyHistory:
     """Sorted runs of (key hash, row hash), merged like a binary counter.
 
@@ -26,11 +32,13 @@ class KeyHistory:
         delivery that repeats one key a million times costs a slice, not a Python loop per copy.
         """
         seen: dict[int, set[int]] = {}
-        keys = np.unique(keys)  # sorted: sorted probes search ≈ 8× faster than random ones (100,000 keys)
+        keys = sorted_unique(keys)  # sorted probes search ≈ 8× faster than random ones (100,000 keys)
         for k, v in self.runs:
-            lo, hi = np.searchsorted(k, keys, "left"), np.searchsorted(k, keys, "right")
-            for i in np.flatnonzero(hi > lo).tolist():
-                seen.setdefault(int(keys[i]), set()).update(v[lo[i]:hi[i]].tolist())
+            lo = np.searchsorted(k, keys, "left")
+            found = np.flatnonzero(k[np.minimum(lo, len(k) - 1)] == keys)  # the rest is not in this run
+            hi = np.searchsorted(k, keys[found], "right")
+            for i, start, end in zip(found.tolist(), lo[found].tolist(), hi.tolist(), strict=True):
+                seen.setdefault(int(keys[i]), set()).update(v[start:end].tolist())
         return seen
 
     def add(self, keys: np.ndarray, rows: np.ndarray) -> None:

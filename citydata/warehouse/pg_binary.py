@@ -4,9 +4,9 @@ Binary COPY spares the server parsing text: a timestamp arrives as its 8-byte co
 microseconds instead of a string the server must take apart (measured on 1M meter readings:
 COPY of the binary stream 0.46-0.78 s, of the same rows as CSV 0.94-1.17 s). A field is a
 4-byte length and its payload (length -1: NULL). Fixed-width columns without NULLs are packed
-side by side in one numpy record per row; text and nullable columns become one binary value
-per row each, and ``binary_join_element_wise`` joins them after the record. No Python loop
-runs per row (1M rows encode in ≈ 0.22 s, the CSV they replace in ≈ 0.21 s).
+side by side in one numpy record per row; text and nullable columns become binary pieces per
+row (a length, then the bytes), and one ``take`` puts each row's pieces after its record. No
+Python loop runs per row (1M rows encode in ≈ 0.22 s, the CSV they replace in ≈ 0.21 s).
 """
 
 from __future__ import annotations
@@ -78,14 +78,26 @@ def _binary(fixed: np.ndarray) -> pa.Array:
     return pa.array(fixed, pa.binary(fixed.dtype.itemsize)).cast(pa.large_binary())
 
 
-def _nullable(col: pa.Array, values: tuple[np.ndarray, str] | None) -> pa.Array:
-    """One column's fields where some are NULL (or of variable width: text)."""
+def _fields(col: pa.Array, values: tuple[np.ndarray, str] | None) -> list[pa.Array]:
+    """One column's fields where some are NULL (or of variable width: text), as pieces per row:
+    a text value is its 4-byte length, then its bytes (none for NULL, whose length is -1)."""
     if values is None:
         col = col.cast(pa.large_binary())
         lengths = pc.binary_length(col).fill_null(-1).to_numpy(zero_copy_only=False).astype(">i4")
-        return pc.binary_join_element_wise(_binary(lengths.view("S4")), col.fill_null(_JOIN), _JOIN)
+        return [_binary(lengths.view("S4")), col.fill_null(_JOIN)]
     out = _binary(_packed(len(col), None, [values]))
-    return pc.if_else(col.is_valid(), out, pa.scalar(NULL, pa.large_binary())) if col.null_count else out
+    return [pc.if_else(col.is_valid(), out, pa.scalar(NULL, pa.large_binary())) if col.null_count else out]
+
+
+def _row_major(pieces: list[pa.Array]) -> pa.Buffer:
+    """The bytes of row 0's pieces, then row 1's, …: one ``take`` of every piece in row order
+    (on 1M meter readings 20 % cheaper than ``binary_join_element_wise`` of the same pieces)."""
+    n, k = len(pieces[0]), len(pieces)
+    index = np.int32 if n * k < 2**31 else np.int64
+    order = (np.arange(k, dtype=index) * n)[None, :] + np.arange(n, dtype=index)[:, None]
+    rows = pa.concat_arrays(pieces).take(pa.array(order.ravel()))
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=len(rows) + 1, offset=rows.offset * 8)
+    return rows.buffers()[2][int(offsets[0]):int(offsets[-1])]
 
 
 def encode(table: pa.Table) -> tuple[list[str], list[bytes | pa.Buffer]]:
@@ -105,7 +117,5 @@ def encode(table: pa.Table) -> tuple[list[str], list[bytes | pa.Buffer]]:
     head = _packed(n, len(cols), [values[name] for name in packed])
     if not rest:
         return packed, [HEADER, memoryview(head), TRAILER]
-    fields = [_nullable(cols[name], values[name]) for name in rest]
-    rows = pc.binary_join_element_wise(_binary(head), *fields, _JOIN)
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=n + 1, offset=rows.offset * 8)
-    return packed + rest, [HEADER, rows.buffers()[2][int(offsets[0]):int(offsets[-1])], TRAILER]
+    pieces = [_binary(head)] + [piece for name in rest for piece in _fields(cols[name], values[name])]
+    return packed + rest, [HEADER, _row_major(pieces), TRAILER]

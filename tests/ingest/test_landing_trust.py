@@ -130,6 +130,36 @@ def test_file_that_grows_after_the_claim_goes_back(warehouse_url: str, outcome: 
     outcome.update(outcome="rolled back and returned to landing/; next run loaded all 20001 rows", rows_lost=0, ok=True)
 
 
+def test_file_that_grows_after_it_was_read_goes_back(warehouse_url: str, outcome: dict,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file was read through and hashed again, then appended to while the rows were merged:
+    the last stat inside the transaction sees it, nothing is committed, the next run loads all."""
+    from citydata.warehouse.load import BatchLoad
+
+    outcome["injected"] = "append after the read, during the upsert (after the early content check)"
+    rows = [reading(i) for i in range(20_000)]
+    path = drop("water", "meter_readings", "tail_after_read.csv", rows)
+    fh = path.open("a", encoding="utf-8")  # the writer's descriptor follows the file wherever the run moves it
+    real_upsert = BatchLoad.upsert
+
+    def upsert_while_the_department_appends(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if not fh.closed:
+            fh.write(f"SW01{99_999_998:08d},{local_text(T0)},1.5,80,auto,{TOWN}\n")
+            fh.close()
+        return real_upsert(self, *args, **kwargs)
+
+    monkeypatch.setattr(BatchLoad, "upsert", upsert_while_the_department_appends)
+    assert ingest_department("water") == []  # skipped: changed after it was read
+    assert fh.closed
+    assert count("audit", "ingest_log") == 0 and count("core", "water__meter_readings") == 0
+    assert landing_files() == [path], "the file is back in the landing zone, not archived"
+    monkeypatch.setattr(BatchLoad, "upsert", real_upsert)
+    [rec] = ingest_department("water")
+    assert (rec.rows_read, rec.rows_loaded) == (20_001, 20_001)
+    accounting_holds()
+    outcome.update(outcome="rolled back and returned to landing/; next run loaded all 20001 rows", rows_lost=0, ok=True)
+
+
 # ---------------------------------------------------------------- 3. files that blocked every run
 
 def test_deeply_nested_json_is_rejected_and_the_next_file_loads(warehouse_url: str, outcome: dict) -> None:

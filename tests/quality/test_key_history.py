@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citydata.quality.key_history import KeyHistory
+from citydata.quality.key_history import KeyHistory, sorted_unique
 
 # Few distinct keys and row hashes, so batches collide with each other often.
 batches = st.lists(st.lists(st.tuples(st.integers(-3, 6), st.integers(0, 3)), max_size=12), max_size=12)
@@ -43,3 +43,9 @@ def test_one_key_repeated_throughout_costs_a_slice_per_run() -> None:
     for part in range(4):  # 800,000 copies of one key; a loop per copy would take minutes here
         assert history.versions(same) == ({7: {0, 1, 2}} if part == 3 else ({7: set(range(part))} if part else {}))
         history.add(same, np.full(200_000, part, dtype=np.int64))
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=50))
+def test_sorted_unique_is_numpys_unique(values: list[int]) -> None:
+    a = np.array(values, dtype=np.int64)
+    assert np.array_equal(sorted_unique(a), np.unique(a))
