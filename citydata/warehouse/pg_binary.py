@@ -11,6 +11,8 @@ Python loop runs per row (1M rows encode in ≈ 0.22 s, the CSV they replace in 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,6 +23,7 @@ NULL = b"\xff\xff\xff\xff"
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in Unix microseconds
 _PG_EPOCH_DAYS = 10_957
 _JOIN = pa.scalar(b"", pa.large_binary())
+PART_ROWS = 25_000  # rows encoded per part of the stream (see encode)
 
 # The server type each Arrow type is sent as (the registry's column types, citydata.warehouse.db).
 PG_TYPES = {
@@ -100,22 +103,34 @@ def _row_major(pieces: list[pa.Array]) -> pa.Buffer:
     return rows.buffers()[2][int(offsets[0]):int(offsets[-1])]
 
 
-def encode(table: pa.Table) -> tuple[list[str], list[bytes | pa.Buffer]]:
-    """The COPY stream for ``table``'s rows: (column order, [header, rows, trailer]).
+def _cut(values: tuple[np.ndarray, str] | None, start: int, end: int) -> tuple[np.ndarray, str] | None:
+    return None if values is None else (values[0][start:end], values[1])
 
-    Fixed-width columns without NULLs come first, packed in one pass; the parts are written
-    in turn (the rows are not copied into one more buffer). Offsets are 64-bit, so a batch
-    of large values does not overflow.
+
+def encode(table: pa.Table, part_rows: int = PART_ROWS) -> tuple[list[str], Iterator[bytes | memoryview | pa.Buffer]]:
+    """The COPY stream for ``table``'s rows: (column order, header, rows in parts, trailer).
+
+    Fixed-width columns without NULLs come first, packed in one pass. The parts are encoded
+    as they are asked for, ``part_rows`` rows each, so the server parses one while the next is
+    encoded (on 1M meter readings, encoding and sending in 25,000-row parts took 1.05-1.37 s,
+    in 100,000-row ones 1.55-1.84 s). Offsets are 64-bit: a part of large values does not overflow.
     """
     n = table.num_rows
-    if not n:
-        return table.column_names, [HEADER, TRAILER]
     cols = {name: table.column(name).combine_chunks() for name in table.column_names}
-    values = {name: _values(col) for name, col in cols.items()}
+    values = {name: _values(col) for name, col in cols.items()}  # an unknown type fails here, not mid-COPY
     packed = [name for name, col in cols.items() if values[name] is not None and not col.null_count]
     rest = [name for name in cols if name not in packed]
-    head = _packed(n, len(cols), [values[name] for name in packed])
-    if not rest:
-        return packed, [HEADER, memoryview(head), TRAILER]
-    pieces = [_binary(head)] + [piece for name in rest for piece in _fields(cols[name], values[name])]
-    return packed + rest, [HEADER, _row_major(pieces), TRAILER]
+
+    def parts() -> Iterator[bytes | memoryview | pa.Buffer]:
+        yield HEADER
+        for start in range(0, n, part_rows):
+            end = min(start + part_rows, n)
+            head = _packed(end - start, len(cols), [_cut(values[name], start, end) for name in packed])
+            if not rest:
+                yield memoryview(head)
+                continue
+            yield _row_major([_binary(head)] + [piece for name in rest for piece in
+                                                _fields(cols[name].slice(start, end - start), _cut(values[name], start, end))])
+        yield TRAILER
+
+    return packed + rest, parts()

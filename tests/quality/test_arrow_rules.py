@@ -201,3 +201,17 @@ def test_a_rule_gx_must_run_imports_gx_and_judges_the_suite_first(tmp_path: Path
     assert needs_gx(suite, resource)
     with pytest.raises(SuiteError, match=r"water\.meter_readings\.json: expectation #\d+ \(expect_column_mean"):
         suite.judge()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["SW0100000001", "SW01", "sw0100000001", "SW0100000001\n", "界湖",
+                                                      "SW01０００００００1", ""]), st.text(max_size=4)), max_size=40),
+       st.sampled_from([r"^SW\d{10}$", r"\d", r"^(?!x)SW"]))
+def test_match_regex_rows_are_those_re_rejects(values: list[str | None], regex: str) -> None:
+    """Whether values repeat (each distinct one matched once) or not, and for patterns RE2 cannot run."""
+    import re
+
+    rule = compile_rule("expect_column_values_to_match_regex", {"column": "c", "regex": regex}, {},
+                        pa.schema([("c", pa.string())]))
+    got = rule(pa.table({"c": pa.array(values, pa.string())})).tolist()
+    assert got == [i for i, v in enumerate(values) if v is not None and re.search(regex, v) is None]

@@ -27,9 +27,9 @@ values = st.tuples(
 )
 
 
-def _round_trip(conn: psycopg.Connection, table: pa.Table) -> list[tuple]:
+def _round_trip(conn: psycopg.Connection, table: pa.Table, part_rows: int = pg_binary.PART_ROWS) -> list[tuple]:
     conn.execute("TRUNCATE t_bin")
-    order, parts = pg_binary.encode(table)
+    order, parts = pg_binary.encode(table, part_rows)
     with conn.cursor() as cur, cur.copy(f"COPY t_bin ({', '.join(order)}) FROM STDIN (FORMAT binary)") as copy:
         for part in parts:
             copy.write(memoryview(part))
@@ -45,10 +45,11 @@ def conn(pg_url: str):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(values, max_size=20))
-def test_every_value_and_null_lands_as_encoded(conn: psycopg.Connection, rows: list[tuple]) -> None:
+@given(st.lists(values, max_size=20), st.integers(1, 8))
+def test_every_value_and_null_lands_as_encoded(conn: psycopg.Connection, rows: list[tuple], part_rows: int) -> None:
+    """Also in parts of ``part_rows`` rows, where a column with NULLs may have none in a part."""
     table = pa.Table.from_pylist([dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA)
-    back = _round_trip(conn, table)
+    back = _round_trip(conn, table, part_rows)
     assert sorted(back, key=repr) == sorted(rows, key=repr)
 
 
@@ -76,5 +77,5 @@ def test_a_table_of_fixed_width_columns_only_is_one_packed_block(conn: psycopg.C
     rows = [(None, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 2.5, 3, True, dt.date(2026, 1, 1))] * 3
     table = pa.Table.from_pylist([dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA).drop(["s"])
     order, parts = pg_binary.encode(table)
-    assert order == ["t", "x", "n", "b", "d"] and len(parts) == 3
+    assert order == ["t", "x", "n", "b", "d"] and len(list(parts)) == 3
     assert _round_trip(conn, table) == rows
