@@ -14,7 +14,10 @@ $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	@VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install -q -r requirements.txt
+	@# Bytecode at install: where PYTHONDONTWRITEBYTECODE is set (this CI's machines) no .pyc is ever
+	@# written, and every process (each Airflow task, the scheduler, the CLI) compiled pandas and
+	@# Airflow from source again: `import pandas, airflow.sdk` took 7.6 s instead of 3.3 s.
+	@VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install -q --compile-bytecode -r requirements.txt
 	@VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install -q --no-deps -e .
 	@touch $(STAMP)
 
