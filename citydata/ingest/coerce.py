@@ -36,6 +36,7 @@ OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 NAIVE_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$"
 # Longer text is refused per row (not stored): key values must fit a PostgreSQL index entry.
 MAX_KEY_BYTES = 1024
+REPEAT_SAMPLE = 1_000  # values sampled to decide whether a text column repeats (_repeats)
 MAX_TEXT_BYTES = 1 << 20
 TRUE = {"true", "1", "yes", "y", "t", "是"}
 FALSE = {"false", "0", "no", "n", "f", "否"}
@@ -192,10 +193,24 @@ def coerce_column(arr: pa.Array, spec: FieldSpec) -> tuple[pa.Array, pa.Array]:
     pre_bad = None
     if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type) or pa.types.is_fixed_size_binary(arr.type):
         arr, pre_bad = _binary_as_text(arr)
-    typed, bad = _coerce_typed(arr, spec, target)
+    if _repeats(arr):  # each distinct value cleaned and parsed once, then every row takes its own
+        enc = pc.dictionary_encode(arr)
+        typed, bad = _coerce_typed(enc.dictionary, spec, target)
+        typed, bad = pc.take(typed, enc.indices), pc.take(bad, enc.indices).fill_null(False)
+    else:
+        typed, bad = _coerce_typed(arr, spec, target)
     if pre_bad is not None:
         bad = pc.or_(bad, pre_bad)
     return typed, bad
+
+
+def _repeats(arr: pa.Array) -> bool:
+    """Whether a text column repeats its values enough to coerce each distinct one once, as a
+    sample of its first values says (times of 15-minute readings, codes, battery levels: on 1M
+    meter readings ≈ 0.2 s less; a column of distinct values pays only the sample)."""
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or len(arr) < 4 * REPEAT_SAMPLE:
+        return False
+    return 4 * len(pc.unique(arr.slice(0, REPEAT_SAMPLE))) <= REPEAT_SAMPLE
 
 
 def _coerce_typed(arr: pa.Array, spec: FieldSpec, target: pa.DataType) -> tuple[pa.Array, pa.Array]:
@@ -218,7 +233,7 @@ def _coerce_typed(arr: pa.Array, spec: FieldSpec, target: pa.DataType) -> tuple[
     text = _clean(arr)
     present = pc.is_valid(text)
     if spec.type == "string":
-        return text, pa.array([False] * len(text), pa.bool_())
+        return text, _none_bad(len(text))
     if spec.type == "boolean":
         low = pc.utf8_lower(text)
         is_true, is_false = pc.is_in(low, pa.array(sorted(TRUE))), pc.is_in(low, pa.array(sorted(FALSE)))
