@@ -14,8 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from citydata.bootstrap import ensure_schema
@@ -23,7 +26,7 @@ from citydata.ingest.pipeline import load_batches
 from citydata.registry import load_registry
 from citydata.warehouse import load as load_mod
 from citydata.warehouse.db import qualify, transaction
-from citydata.warehouse.event_counts import OPERATIONS, trigger_name
+from citydata.warehouse.event_counts import OPERATIONS, floor_seconds, trigger_name
 from citydata.warehouse.load import BatchLoad
 from tests.helpers import event_counts, recount_events
 
@@ -124,3 +127,12 @@ def test_a_new_event_time_column_recounts(warehouse_url: str, tmp_path: Path, mo
     counts = event_counts(warehouse_url, "omega", "r")
     assert counts == recount_events(warehouse_url, "omega__r", "t2")
     assert {t.day for _, t in counts} == {4, 5}  # counted by t2 now (t1 was on days 1-3)
+
+
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1),
+                                                  timezones=st.just(dt.UTC))), max_size=30),
+       st.sampled_from(["s", "ms", "us", "ns"]))
+def test_floor_seconds_is_arrows_floor_temporal(times: list[dt.datetime | None], unit: str) -> None:
+    """The direct first load's per-second counts floor as the database does (before 1970 too)."""
+    arr = pa.array(times, pa.timestamp(unit, tz="UTC"))
+    assert floor_seconds(arr).equals(pc.drop_null(pc.floor_temporal(arr, unit="second")))
